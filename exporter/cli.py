@@ -1,0 +1,192 @@
+"""Command line: Prometheus-style flags (with environment fallbacks), logging, and serving."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from . import __version__
+from .config import ConfigError, ExporterConfig, config_from_flags, load_config
+from .http.exporter_app import create_exporter_app
+from .resque.datastore import DataStore
+from .scrape.scraper import Scraper, Target
+from .scrape.targets import targets_from_config
+
+log = logging.getLogger("resque_exporter")
+
+DEFAULT_LISTEN_ADDRESS = ":9447"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resque-exporter",
+        description="Prometheus exporter for Resque: reads every configured Resque straight from its Redis.",
+    )
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        default=_env("RESQUE_EXPORTER_CONFIG_FILE"),
+        help="YAML file naming each Resque (env RESQUE_EXPORTER_CONFIG_FILE). Without it, one Resque is "
+        "read from --redis.url.",
+    )
+    parser.add_argument(
+        "--config.check",
+        dest="config_check",
+        action="store_true",
+        help="Validate the config file, print every problem, and exit (0 when valid).",
+    )
+    parser.add_argument(
+        "--redis.url",
+        dest="redis_url",
+        default=_env("REDIS_URL", "redis://localhost:6379/0"),
+        help="Redis of the single Resque when no config file is given (env REDIS_URL).",
+    )
+    parser.add_argument(
+        "--redis.namespace",
+        dest="redis_namespace",
+        default=_env("RESQUE_NAMESPACE", "resque"),
+        help="Resque namespace of that Redis (env RESQUE_NAMESPACE; default resque).",
+    )
+    parser.add_argument(
+        "--redis.password-file",
+        dest="redis_password_file",
+        default=_env("REDIS_PASSWORD_FILE"),
+        help="File holding that Redis's password (env REDIS_PASSWORD_FILE).",
+    )
+    parser.add_argument(
+        "--redis.timeout",
+        dest="redis_timeout",
+        type=float,
+        default=float(_env("RESQUE_EXPORTER_REDIS_TIMEOUT", "3") or 3),
+        help="Seconds one read of that Redis may take before it counts as down (default 3).",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        default=_env("RESQUE_EXPORTER_WEB_LISTEN_ADDRESS", DEFAULT_LISTEN_ADDRESS),
+        help="host:port to serve on (env RESQUE_EXPORTER_WEB_LISTEN_ADDRESS; default :9447, all interfaces).",
+    )
+    parser.add_argument(
+        "--log.level",
+        dest="log_level",
+        default=_env("RESQUE_EXPORTER_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warn", "warning", "error"],
+        help="Log level (default info).",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="Serve an embedded demo Resque (in-process fake Redis, kept moving); needs no Redis.",
+    )
+    parser.add_argument("--version", action="version", version=f"resque-exporter {__version__}")
+    return parser
+
+
+def parse_listen_address(address: str) -> tuple[str, int]:
+    """`:9447` -> all interfaces; `127.0.0.1:9447`; `[::1]:9447`."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--web.listen-address {address!r} must be host:port, e.g. :9447 or 127.0.0.1:9447")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, "WARNING" if level == "warn" else level.upper()),
+        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(args: argparse.Namespace) -> ExporterConfig:
+    if args.config_file:
+        return load_config(args.config_file)
+    return config_from_flags(
+        args.redis_url, args.redis_namespace, args.redis_password_file, args.redis_timeout
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
+    try:
+        host, port = parse_listen_address(args.listen_address)
+    except ValueError as exc:
+        print(f"resque-exporter: {exc}", file=sys.stderr)
+        return 2
+
+    if args.demo:
+        return _serve_demo(host, port, args.log_level)
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        print(f"resque-exporter: invalid configuration:\n{exc}", file=sys.stderr)
+        return 1
+    if args.config_check:
+        print(
+            f"{args.config_file or '<command line>'}: OK ({len(config.resques)} Resques: "
+            f"{', '.join(config.resques)})"
+        )
+        return 0
+
+    targets = targets_from_config(config)
+    _serve(targets, host, port, args.log_level)
+    return 0
+
+
+def _serve(targets: list[Target], host: str, port: int, log_level: str) -> None:
+    scraper = Scraper(targets)
+    app = create_exporter_app(scraper, {t.name: t.description for t in targets})
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    log.info(
+        "resque-exporter %s serving %d Resques on http://%s:%d/metrics",
+        __version__,
+        len(targets),
+        shown,
+        port,
+    )
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning" if log_level != "debug" else "info",
+            access_log=log_level == "debug",
+        )
+    finally:
+        scraper.close()
+
+
+def _serve_demo(host: str, port: int, log_level: str) -> int:
+    from .demo import DemoEnvironment  # imported here: production runs never need the simulator
+
+    demo = DemoEnvironment()
+    demo.start()
+    try:
+        targets = [
+            Target(
+                name, DataStore(client, namespace), 3.0, f"demo (in-process fake Redis) namespace={namespace}"
+            )
+            for name, (client, namespace) in demo.resques.items()
+        ]
+        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        print(f"resque-exporter demo: open http://{shown}:{port}/metrics  (Ctrl-C to stop)", flush=True)
+        _serve(targets, host, port, log_level)
+    finally:
+        demo.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

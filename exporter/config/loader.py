@@ -1,0 +1,117 @@
+"""Reading the config file: the only code that opens it (and the password files it names).
+
+Every problem is reported at once, each naming the file, the key path and what is wrong, so an
+operator fixes a config in one round instead of one error per restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import SecretStr, ValidationError
+
+from .settings import (
+    DEFAULT_REDIS_URL,
+    DEFAULT_TIMEOUT_SECONDS,
+    ExporterConfig,
+    ResqueSettings,
+    clean_message,
+)
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def load_config(path: str | Path) -> ExporterConfig:
+    """Parse, validate and resolve secrets of a config file, or raise ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{path}: invalid YAML{where}: {problem}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path}: must be a mapping with a top-level `resques:` key"])
+    config = _validate(path, raw)
+    return _with_passwords(path, config)
+
+
+def config_from_flags(
+    redis_url: str = DEFAULT_REDIS_URL,
+    namespace: str = "resque",
+    password_file: str | None = None,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    name: str = "default",
+) -> ExporterConfig:
+    """The one-Resque config used when no config file is given."""
+    raw: dict[str, Any] = {"redis_url": redis_url, "namespace": namespace, "timeout_seconds": timeout_seconds}
+    if password_file:
+        raw["password_file"] = password_file
+    config = _validate(Path("<command line>"), {"resques": {name: raw}})
+    return _with_passwords(Path("<command line>"), config)
+
+
+def _validate(path: Path, raw: dict[str, Any]) -> ExporterConfig:
+    try:
+        return ExporterConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+
+
+def _describe(path: Path, exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        if error["loc"] and error["loc"][-1] == "[key]":
+            where = ".".join(str(part) for part in error["loc"][:-1])
+            message = (
+                "Resque names are 1-63 letters, digits, `_`, `.` or `-`, starting with a letter or digit"
+            )
+        elif error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = clean_message(error["msg"])
+        problems.append(f"{path}: {where}: {message}")
+    return problems
+
+
+def _with_passwords(path: Path, config: ExporterConfig) -> ExporterConfig:
+    """Read each password_file once at load, so a scrape never touches the filesystem."""
+    problems: list[str] = []
+    resolved: dict[str, ResqueSettings] = {}
+    for name, settings in config.resques.items():
+        if settings.password_file is None:
+            resolved[name] = settings
+            continue
+        try:
+            secret = settings.password_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(
+                f"{path}: resques.{name}.password_file: cannot read {settings.password_file}: {exc}"
+            )
+            continue
+        if not secret:
+            problems.append(f"{path}: resques.{name}.password_file: {settings.password_file} is empty")
+            continue
+        resolved[name] = settings.model_copy(update={"password": SecretStr(secret)})
+    if problems:
+        raise ConfigError(problems)
+    return config.model_copy(update={"resques": resolved})

@@ -1,0 +1,106 @@
+"""Typed settings: what the rest of the exporter receives instead of the raw YAML."""
+
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_TIMEOUT_SECONDS = 3.0  # well under Prometheus's default 10 s scrape timeout
+
+ResqueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+QueueName = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class ResqueSettings(BaseModel):
+    """How to reach and read one Resque."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    redis_url: str = DEFAULT_REDIS_URL
+    namespace: Annotated[str, StringConstraints(min_length=1, max_length=256)] = "resque"
+    password_file: FilePath | None = None
+    queues: tuple[QueueName, ...] = ()
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = DEFAULT_TIMEOUT_SECONDS
+    timezone: str = "UTC"
+    # Filled from password_file when the config is loaded; never printed (SecretStr).
+    password: SecretStr | None = Field(default=None, exclude=True, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_password(cls, data: object) -> object:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError("`password` is not accepted in the config: use password_file or the redis_url")
+        return data
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in _REDIS_SCHEMES:
+            raise ValueError(f"must start with one of {', '.join(s + '://' for s in _REDIS_SCHEMES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> ResqueSettings:
+        if self.password_file is not None and urlsplit(self.redis_url).password:
+            raise ValueError("give the password either in redis_url or in password_file, not both")
+        return self
+
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def redacted_url(self) -> str:
+        return redact_url(self.redis_url)
+
+
+class ExporterConfig(BaseModel):
+    """The whole configuration file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resques: Annotated[dict[ResqueName, ResqueSettings], Field(min_length=1)]
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for logs and the landing page."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:" if parts.username else ":"
+    return parts._replace(netloc=f"{user}***@{netloc}").geturl()
+
+
+_LOC_IN_MESSAGE = re.compile(r"^Value error, ")
+
+
+def clean_message(message: str) -> str:
+    return _LOC_IN_MESSAGE.sub("", message)

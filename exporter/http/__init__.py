@@ -1,0 +1,1 @@
+"""HTTP: the exporter app (and, later, the sidecar API)."""

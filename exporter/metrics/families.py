@@ -1,0 +1,167 @@
+"""Snapshots -> Prometheus metric families. Pure: no Redis, no HTTP, no clock.
+
+Each family is built once per scrape with the samples of every Resque read in it (the text format
+allows one HELP/TYPE block per name). A Resque that could not be read contributes only `resque_up 0`
+and its read duration: no stale numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
+
+# Why a read failed: the bounded `reason` label of resque_exporter_scrape_errors_total.
+ERROR_REASONS = ("timeout", "connection", "auth", "redis", "exporter")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The outcome of reading one Resque in one scrape."""
+
+    resque: str
+    duration_seconds: float
+    snapshot: Snapshot | None  # None: the read failed or ran out of time
+    error_reason: str | None = None
+
+
+@dataclass
+class _Families:
+    up: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_up", "1 if this scrape read the Resque's Redis, 0 if it could not.", labels=["resque"]
+        )
+    )
+    duration: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_scrape_duration_seconds",
+            "Seconds this scrape spent reading the Resque's Redis (until the timeout when it failed).",
+            labels=["resque"],
+        )
+    )
+    queue_jobs: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_queue_jobs",
+            "Jobs waiting in the queue (LLEN of queue:<queue>; 0 for a known queue whose list is gone).",
+            labels=["resque", "queue"],
+        )
+    )
+    processed: CounterMetricFamily = field(
+        default_factory=lambda: CounterMetricFamily(
+            "resque_processed_jobs",
+            "Jobs processed, successful or not (stat:processed).",
+            labels=["resque"],
+        )
+    )
+    failed: CounterMetricFamily = field(
+        default_factory=lambda: CounterMetricFamily(
+            "resque_failed_jobs",
+            "Jobs whose perform raised (stat:failed; dirty exits of killed workers are not counted).",
+            labels=["resque"],
+        )
+    )
+    failed_list: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_failed_list_jobs",
+            "Entries in a failure list (`failed`, or each <queue>_failed of RedisMultiQueue).",
+            labels=["resque", "list"],
+        )
+    )
+    workers: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_workers",
+            "Registered workers (members of `workers`) by state: working has a worker:<id> job.",
+            labels=["resque", "state"],
+        )
+    )
+    queue_workers: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_queue_workers",
+            "Registered workers that poll the queue, with `*` and globs expanded as Resque does.",
+            labels=["resque", "queue"],
+        )
+    )
+    running: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_running_jobs",
+            "Jobs being worked right now, by the queue they came from.",
+            labels=["resque", "queue"],
+        )
+    )
+    oldest_running: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_oldest_running_job_age_seconds",
+            "Age of the longest-running job of the queue: Redis TIME minus the job's run_at.",
+            labels=["resque", "queue"],
+        )
+    )
+    malformed: GaugeMetricFamily = field(
+        default_factory=lambda: GaugeMetricFamily(
+            "resque_malformed_records",
+            "Records skipped in this scrape because Resque would never have written them, by kind.",
+            labels=["resque", "kind"],
+        )
+    )
+
+    def all(self) -> list[Metric]:
+        return list(vars(self).values())
+
+
+def resque_families(readings: Iterable[Reading]) -> list[Metric]:
+    """The per-Resque families for one scrape (no readings: the families, empty, for describe())."""
+    fam = _Families()
+    for reading in readings:
+        name = reading.resque
+        fam.up.add_metric([name], 1.0 if reading.snapshot is not None else 0.0)
+        fam.duration.add_metric([name], reading.duration_seconds)
+        if reading.snapshot is not None:
+            _add_snapshot(fam, name, reading.snapshot)
+    return fam.all()
+
+
+def _add_snapshot(fam: _Families, name: str, snap: Snapshot) -> None:
+    for queue, length in sorted(snap.queues.items()):
+        fam.queue_jobs.add_metric([name, queue], float(length))
+    fam.processed.add_metric([name], float(snap.processed))
+    fam.failed.add_metric([name], float(snap.failed))
+    for list_name, length in sorted(snap.failed_lists.items()):
+        fam.failed_list.add_metric([name, list_name], float(length))
+
+    working = sum(1 for worker in snap.workers if worker.working)
+    fam.workers.add_metric([name, "working"], float(working))
+    fam.workers.add_metric([name, "idle"], float(len(snap.workers) - working))
+    for queue, count in sorted(workers_per_queue(snap).items()):
+        fam.queue_workers.add_metric([name, queue], float(count))
+
+    for queue, running in sorted(running_per_queue(snap).items()):
+        fam.running.add_metric([name, queue], float(running.count))
+        if running.oldest_run_at is not None:
+            age = max(0.0, snap.redis_time - running.oldest_run_at)
+            fam.oldest_running.add_metric([name, queue], age)
+
+    for kind in MALFORMED_KINDS:
+        fam.malformed.add_metric([name, kind], float(snap.malformed.get(kind, 0)))
+
+
+def exporter_families(
+    version: str, scrape_errors: Mapping[tuple[str, str], int], resques: Sequence[str]
+) -> list[Metric]:
+    """The exporter's own families: build info and read failures by Resque and reason."""
+    build = GaugeMetricFamily(
+        "resque_exporter_build_info",
+        "Always 1; the labels say which exporter build is running.",
+        labels=["version"],
+    )
+    build.add_metric([version], 1.0)
+    errors = CounterMetricFamily(
+        "resque_exporter_scrape_errors",
+        "Reads of a Resque that failed since the exporter started, by reason (details are in the log).",
+        labels=["resque", "reason"],
+    )
+    for resque in resques:
+        for reason in ERROR_REASONS:
+            errors.add_metric([resque, reason], float(scrape_errors.get((resque, reason), 0)))
+    return [build, errors]

@@ -1,0 +1,1 @@
+"""Everything that knows how Resque stores its data in Redis."""

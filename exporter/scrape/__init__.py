@@ -1,0 +1,1 @@
+"""Reading Resques for a scrape and turning the readings into collectors."""

@@ -1,0 +1,110 @@
+"""Reading every configured Resque in parallel, each within its own deadline.
+
+A Resque whose read fails or runs out of time becomes a Reading with no snapshot (`resque_up 0`),
+never an exception: one bad Redis must not cost the other Resques their scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+import redis
+
+from ..metrics.families import Reading
+from ..resque.datastore import DataStore
+from ..resque.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Resque to read: its DataStore and how long a read may take."""
+
+    name: str
+    datastore: DataStore
+    timeout_seconds: float
+    description: str  # for logs: the Redis URL with any password redacted
+
+
+class Scraper:
+    """Reads targets concurrently and keeps per-Resque failure counts across scrapes."""
+
+    def __init__(self, targets: Iterable[Target], clock: Callable[[], float] = time.perf_counter) -> None:
+        self.targets: dict[str, Target] = {target.name: target for target in targets}
+        self._clock = clock
+        # A read that overran keeps its thread until its socket timeout fires: leave room for those.
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(4, 2 * len(self.targets)), thread_name_prefix="resque-read"
+        )
+        self._errors: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    @property
+    def error_counts(self) -> Mapping[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._errors)
+
+    def read(self, names: Iterable[str] | None = None, budget_seconds: float | None = None) -> list[Reading]:
+        """Read the named targets (all by default); never raises for a target's failure."""
+        chosen = [self.targets[name] for name in (names if names is not None else self.targets)]
+        start = self._clock()
+        futures: list[tuple[Target, Future[tuple[Snapshot, float]]]] = [
+            (target, self._pool.submit(self._timed_read, target)) for target in chosen
+        ]
+        readings = []
+        for target, future in futures:
+            allowed = (
+                target.timeout_seconds
+                if budget_seconds is None
+                else min(target.timeout_seconds, budget_seconds)
+            )
+            remaining = max(0.0, start + allowed - self._clock())
+            readings.append(self._collect(target, future, remaining, start))
+        return readings
+
+    def _timed_read(self, target: Target) -> tuple[Snapshot, float]:
+        began = self._clock()
+        snapshot = target.datastore.read_snapshot()
+        return snapshot, self._clock() - began
+
+    def _collect(
+        self, target: Target, future: Future[tuple[Snapshot, float]], remaining: float, start: float
+    ) -> Reading:
+        try:
+            snapshot, duration = future.result(timeout=remaining)
+            return Reading(target.name, duration, snapshot)
+        except FutureTimeout:
+            reason, message = "timeout", f"no answer within {target.timeout_seconds:g}s"
+        except redis.AuthenticationError as exc:
+            reason, message = "auth", str(exc)
+        except redis.ResponseError as exc:
+            # NOAUTH / WRONGPASS arrive as replies when the connection handshake had no password.
+            text = str(exc)
+            reason = "auth" if text.startswith(("NOAUTH", "WRONGPASS", "invalid password")) else "redis"
+            message = text
+        except redis.TimeoutError as exc:
+            reason, message = "timeout", str(exc) or "socket timeout"
+        except redis.ConnectionError as exc:
+            reason, message = "connection", str(exc)
+        except redis.RedisError as exc:
+            reason, message = "redis", str(exc)
+        except Exception:  # a bug in the exporter: report it loudly but keep serving the others
+            log.exception("reading Resque %r failed unexpectedly", target.name)
+            reason, message = "exporter", "unexpected error (traceback logged)"
+        with self._lock:
+            self._errors[(target.name, reason)] += 1
+        log.warning(
+            "resque=%s redis=%s read failed: reason=%s %s", target.name, target.description, reason, message
+        )
+        return Reading(target.name, self._clock() - start, None, reason)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
