@@ -48,7 +48,7 @@ def load_config(path: str | Path) -> ExporterConfig:
         raise ConfigError([f"{path}: invalid YAML{where}: {problem}"]) from None
     if not isinstance(raw, dict):
         raise ConfigError([f"{path}: must be a mapping with a top-level `resques:` key"])
-    config = _validate(path, raw)
+    config = _validate(path, _relative_to(path.parent, raw))
     return _with_passwords(path, config)
 
 
@@ -83,14 +83,37 @@ def _describe(path: Path, exc: ValidationError) -> list[str]:
             message = (
                 "Resque names are 1-63 letters, digits, `_`, `.` or `-`, starting with a letter or digit"
             )
-        elif error["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif error["type"] == "missing":
-            message = "required key is missing"
         else:
-            message = clean_message(error["msg"])
+            message = _FRIENDLY.get(error["type"]) or clean_message(error["msg"])
+            if error["type"] == "path_not_file":
+                message = f"no such file: {error['input']}"
         problems.append(f"{path}: {where}: {message}")
     return problems
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "too_short": "must not be empty",
+}
+
+
+def _relative_to(config_dir: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """Resolve relative password_file paths against the config file's folder, not the process's."""
+    resques = raw.get("resques")
+    if not isinstance(resques, dict):
+        return raw
+    fixed: dict[str, Any] = {}
+    for name, settings in resques.items():
+        if isinstance(settings, dict) and isinstance(settings.get("password_file"), str):
+            target = Path(settings["password_file"])
+            if not target.is_absolute():
+                settings = {**settings, "password_file": str(config_dir / target)}
+        fixed[name] = settings
+    return {**raw, "resques": fixed}
 
 
 def _with_passwords(path: Path, config: ExporterConfig) -> ExporterConfig:
