@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from resque_exporter.cli import main
 from resque_exporter.config import ConfigError, config_from_flags, load_config, redact_url
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+
 from resque_exporter.metrics.families import Reading, exporter_families, resque_families
 from resque_exporter.resque.snapshot import RunningJob, Snapshot, Worker
 
@@ -23,9 +24,7 @@ def sample_snapshot() -> Snapshot:
             Worker("vm:1:slow", "vm", "1", ("slow",), True, RunningJob("slow", "SlowJob", NOW - 600)),
             Worker("vm:2:critical,low_never", "vm", "2", ("critical", "low_never"), False, None),
             Worker("web.1:3:*", "web.1", "3", ("*",), True, RunningJob("mailers", "MailJob", NOW - 30)),
-            Worker(
-                "web.1:4:mail*", "web.1", "4", ("mail*",), True, RunningJob("mailers", "MailJob", NOW - 5)
-            ),
+            Worker("web.1:4:mail*", "web.1", "4", ("mail*",), True, RunningJob("mailers", "MailJob", NOW - 5)),
             Worker("web.1:5:default", "web.1", "5", ("default",), True, None),
         ),
         malformed={"worker_job": 1},

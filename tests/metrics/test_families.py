@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from resque_exporter.metrics.families import Reading
+
 from sample import NOW, registry_for, sample_exposition, sample_readings, sample_snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "exposition.txt"
@@ -84,12 +86,7 @@ def test_future_run_at_gives_zero_not_negative_age() -> None:
     snapshot = sample_snapshot()
     later = type(snapshot)(**{**snapshot.__dict__, "redis_time": NOW - 10_000})
     registry = registry_for([Reading("main", 0.1, later)])
-    assert (
-        registry.get_sample_value(
-            "resque_oldest_running_job_age_seconds", {"resque": "main", "queue": "slow"}
-        )
-        == 0
-    )
+    assert registry.get_sample_value("resque_oldest_running_job_age_seconds", {"resque": "main", "queue": "slow"}) == 0
 
 
 def test_golden_exposition() -> None:
