@@ -11,7 +11,7 @@ import pytest
 
 from resque_exporter.metrics.families import Reading
 
-from sample import NOW, registry_for, sample_exposition, sample_readings, sample_snapshot
+from support.metric_samples import NOW, registry_for, sample_exposition, sample_readings, sample_snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "exposition.txt"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from resque_exporter.metrics.families import Reading, exporter_families, resque_families
@@ -52,3 +53,13 @@ def sample_readings() -> list[Reading]:
 
 def sample_exposition() -> str:
     return generate_latest(registry_for(sample_readings())).decode()
+
+
+def emitted_metric_names() -> set[str]:
+    """Every resque_* sample name the exporter emits for a snapshot that exercises every family."""
+    return {
+        sample.name
+        for family in text_string_to_metric_families(sample_exposition())
+        for sample in family.samples
+        if sample.name.startswith("resque_")
+    }
