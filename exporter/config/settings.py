@@ -39,6 +39,8 @@ class ResqueSettings(BaseModel):
     queues: tuple[QueueName, ...] = ()
     timeout_seconds: Annotated[float, Field(gt=0, le=60)] = DEFAULT_TIMEOUT_SECONDS
     timezone: str = "UTC"
+    # Resque.prune_interval: a heartbeat older than this means the worker is dead (Ruby default 300 s).
+    prune_interval_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
     # Filled from password_file when the config is loaded; never printed (SecretStr).
     password: SecretStr | None = Field(default=None, exclude=True, repr=False)
 
