@@ -111,9 +111,7 @@ def _configure_logging(level: str) -> None:
 def _load(args: argparse.Namespace) -> ExporterConfig:
     if args.config_file:
         return load_config(args.config_file)
-    return config_from_flags(
-        args.redis_url, args.redis_namespace, args.redis_password_file, args.redis_timeout
-    )
+    return config_from_flags(args.redis_url, args.redis_namespace, args.redis_password_file, args.redis_timeout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.config_check:
         print(
-            f"{args.config_file or '<command line>'}: OK ({len(config.resques)} Resques: "
-            f"{', '.join(config.resques)})"
+            f"{args.config_file or '<command line>'}: OK ({len(config.resques)} Resques: {', '.join(config.resques)})"
         )
         return 0
 
@@ -175,9 +172,7 @@ def _serve_demo(host: str, port: int, log_level: str) -> int:
     demo.start()
     try:
         targets = [
-            Target(
-                name, DataStore(client, namespace), 3.0, f"demo (in-process fake Redis) namespace={namespace}"
-            )
+            Target(name, DataStore(client, namespace), 3.0, f"demo (in-process fake Redis) namespace={namespace}")
             for name, (client, namespace) in demo.resques.items()
         ]
         shown = "localhost" if host in ("0.0.0.0", "::") else host

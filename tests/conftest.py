@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from support.exporter_process import ExporterProcess, run_exporter_fixture
 from support.redis_server import DEFAULT_EXECUTABLE, RedisServer
 
 
@@ -67,3 +68,9 @@ def redis_server_factory() -> Iterator[Callable[..., RedisServer]]:
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture
+def run_exporter() -> Iterator[type[ExporterProcess]]:
+    """Start `resque-exporter ARGS` processes on free loopback ports; all are stopped at the end."""
+    yield from run_exporter_fixture()

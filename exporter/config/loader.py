@@ -80,9 +80,7 @@ def _describe(path: Path, exc: ValidationError) -> list[str]:
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
         if error["loc"] and error["loc"][-1] == "[key]":
             where = ".".join(str(part) for part in error["loc"][:-1])
-            message = (
-                "Resque names are 1-63 letters, digits, `_`, `.` or `-`, starting with a letter or digit"
-            )
+            message = "Resque names are 1-63 letters, digits, `_`, `.` or `-`, starting with a letter or digit"
         else:
             message = _FRIENDLY.get(error["type"]) or clean_message(error["msg"])
             if error["type"] == "path_not_file":
@@ -127,9 +125,7 @@ def _with_passwords(path: Path, config: ExporterConfig) -> ExporterConfig:
         try:
             secret = settings.password_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(
-                f"{path}: resques.{name}.password_file: cannot read {settings.password_file}: {exc}"
-            )
+            problems.append(f"{path}: resques.{name}.password_file: cannot read {settings.password_file}: {exc}")
             continue
         if not secret:
             problems.append(f"{path}: resques.{name}.password_file: {settings.password_file} is empty")

@@ -37,9 +37,7 @@ def scrape_budget(headers: Mapping[str, str]) -> float | None:
 
 def create_exporter_app(scraper: Scraper, descriptions: Mapping[str, str]) -> FastAPI:
     """The exporter app; `descriptions` maps each Resque to a password-free description for `/`."""
-    app = FastAPI(
-        title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
-    )
+    app = FastAPI(title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/", response_class=HTMLResponse)
     def landing() -> str:

@@ -54,9 +54,7 @@ class DataStore:
         first.get(k.stat_failed)
         first.smembers(k.failed_queues)
         first.llen(k.failed)
-        time_reply, queues_reply, workers_reply, processed, failed, failed_queues_reply, failed_len = (
-            _execute(first)
-        )
+        time_reply, queues_reply, workers_reply, processed, failed, failed_queues_reply, failed_len = _execute(first)
         if isinstance(time_reply, Exception):
             raise time_reply
         seconds, micros = time_reply
@@ -88,9 +86,7 @@ class DataStore:
             queues[queue] = int(length)
 
         failed_lists: dict[str, int] = {}
-        for list_name, length in zip(
-            [FAILED_LIST, *failed_list_names], [failed_len, *list_replies], strict=True
-        ):
+        for list_name, length in zip([FAILED_LIST, *failed_list_names], [failed_len, *list_replies], strict=True):
             if isinstance(length, Exception):
                 malformed["failed_list"] += 1
                 continue

@@ -15,9 +15,7 @@ from .scraper import Scraper
 class ResqueCollector(Collector):
     """Per-Resque metrics of the named Resques (all of them by default)."""
 
-    def __init__(
-        self, scraper: Scraper, names: Sequence[str] | None = None, budget_seconds: float | None = None
-    ):
+    def __init__(self, scraper: Scraper, names: Sequence[str] | None = None, budget_seconds: float | None = None):
         self._scraper = scraper
         self._names = list(names) if names is not None else None
         self._budget = budget_seconds

@@ -41,9 +41,7 @@ class Scraper:
         self.targets: dict[str, Target] = {target.name: target for target in targets}
         self._clock = clock
         # A read that overran keeps its thread until its socket timeout fires: leave room for those.
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(4, 2 * len(self.targets)), thread_name_prefix="resque-read"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * len(self.targets)), thread_name_prefix="resque-read")
         self._errors: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
@@ -61,11 +59,7 @@ class Scraper:
         ]
         readings = []
         for target, future in futures:
-            allowed = (
-                target.timeout_seconds
-                if budget_seconds is None
-                else min(target.timeout_seconds, budget_seconds)
-            )
+            allowed = target.timeout_seconds if budget_seconds is None else min(target.timeout_seconds, budget_seconds)
             remaining = max(0.0, start + allowed - self._clock())
             readings.append(self._collect(target, future, remaining, start))
         return readings
@@ -101,9 +95,7 @@ class Scraper:
             reason, message = "exporter", "unexpected error (traceback logged)"
         with self._lock:
             self._errors[(target.name, reason)] += 1
-        log.warning(
-            "resque=%s redis=%s read failed: reason=%s %s", target.name, target.description, reason, message
-        )
+        log.warning("resque=%s redis=%s read failed: reason=%s %s", target.name, target.description, reason, message)
         return Reading(target.name, self._clock() - start, None, reason)
 
     def close(self) -> None:

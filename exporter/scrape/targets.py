@@ -14,9 +14,7 @@ def targets_from_config(config: ExporterConfig) -> list[Target]:
     for name, settings in config.resques.items():
         password = settings.password.get_secret_value() if settings.password is not None else None
         client = redis_client(settings.redis_url, password=password, timeout_seconds=settings.timeout_seconds)
-        datastore = DataStore(
-            client, settings.namespace, declared_queues=settings.queues, timezone_=settings.tz
-        )
+        datastore = DataStore(client, settings.namespace, declared_queues=settings.queues, timezone_=settings.tz)
         description = f"{settings.redacted_url} namespace={settings.namespace}"
         targets.append(Target(name, datastore, settings.timeout_seconds, description))
     return targets

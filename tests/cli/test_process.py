@@ -2,87 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
+from support.exporter_process import ExporterProcess, Samples
 from support.redis_server import free_port
 
 
-class ExporterProcess:
-    """`resque-exporter ARGS --web.listen-address 127.0.0.1:<free port>` until stop()."""
-
-    def __init__(self, *args: str) -> None:
-        self.port = free_port()
-        binary = shutil.which("resque-exporter")
-        command = [binary] if binary else [sys.executable, "-m", "resque_exporter"]
-        self.proc = subprocess.Popen(
-            [*command, *args, "--web.listen-address", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def wait_healthy(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"exporter exited early:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.base}/-/healthy", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)  # polling interval while the server binds; the deadline bounds the wait
-        raise AssertionError(f"exporter never became healthy:\n{self.output()}")
-
-    def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-        response = httpx.get(f"{self.base}/metrics", timeout=10)
-        assert response.status_code == 200
-        return {
-            (s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(response.text)
-            for s in family.samples
-        }
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def output(self) -> str:
-        self.stop()
-        assert self.proc.stdout is not None
-        return self.proc.stdout.read()
-
-
-@pytest.fixture
-def run_exporter() -> Iterator[type[ExporterProcess]]:
-    started: list[ExporterProcess] = []
-
-    class Tracked(ExporterProcess):
-        def __init__(self, *args: str) -> None:
-            super().__init__(*args)
-            started.append(self)
-
-    yield Tracked
-    for process in started:
-        process.stop()
-
-
-def up(metrics: dict[tuple[str, frozenset[tuple[str, str]]], float], resque: str) -> float:
+def up(metrics: Samples, resque: str) -> float:
     return metrics[("resque_up", frozenset({("resque", resque)}))]
 
 
