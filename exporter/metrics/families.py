@@ -13,19 +13,10 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
+from .health import health_families
+from .reading import ERROR_REASONS, Reading
 
-# Why a read failed: the bounded `reason` label of resque_exporter_scrape_errors_total.
-ERROR_REASONS = ("timeout", "connection", "auth", "redis", "exporter")
-
-
-@dataclass(frozen=True)
-class Reading:
-    """The outcome of reading one Resque in one scrape."""
-
-    resque: str
-    duration_seconds: float
-    snapshot: Snapshot | None  # None: the read failed or ran out of time
-    error_reason: str | None = None
+__all__ = ["ERROR_REASONS", "Reading", "exporter_families", "resque_families"]
 
 
 @dataclass
@@ -111,7 +102,12 @@ class _Families:
 
 
 def resque_families(readings: Iterable[Reading]) -> list[Metric]:
-    """The per-Resque families for one scrape (no readings: the families, empty, for describe())."""
+    """Every per-Resque family for one scrape (no readings: the families, empty, for describe())."""
+    readings = list(readings)
+    return [*_core_families(readings), *health_families(readings)]
+
+
+def _core_families(readings: Iterable[Reading]) -> list[Metric]:
     fam = _Families()
     for reading in readings:
         name = reading.resque

@@ -1,32 +1,41 @@
 """DataStore: the only code that reads Resque's data out of Redis.
 
 A snapshot costs two pipelined MULTI/EXEC round trips whatever the number of queues and workers:
-the first reads the membership sets, counters and Redis TIME; the second reads every queue length,
-every worker's current job (one MGET) and every failure list length. Never KEYS, never a round trip
-per queue or per worker. Records Resque would never write (wrong key types, bad JSON, bad times) are
-counted by kind in `Snapshot.malformed` and skipped, never raised.
+the first reads the membership sets, counters, heartbeats, flags, INFO and Redis TIME; the second
+reads every queue's length and head item, every worker's current job (one MGET), every failure list's
+length, resque-scheduler's delayed jobs and a bounded slice of the resque-retry SCAN (one EVAL each),
+and the next slice of the failure breakdown. Never KEYS, never a round trip per queue or per worker.
+Records Resque would never write (wrong key types, bad JSON, bad times) are counted by kind in
+`Snapshot.malformed` and skipped, never raised.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, tzinfo
+from datetime import timezone, tzinfo
 from typing import Any
 
 import redis
 
 from .keys import FAILED_LIST, Keys
-from .snapshot import RunningJob, Snapshot, Worker, parse_worker_id
+from .payloads import decode_object, job_class
+from .plugins import RetryCounterScan, add_delayed_read, add_scheduler_lock_reads, scheduler_state
+from .queue_heads import QueueHeadTracker
+from .snapshot import RedisInfo, RunningJob, Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
 
-log = logging.getLogger(__name__)
+DEFAULT_SCHEDULER_GRACE_SECONDS = 60.0
+
+_job_class = job_class  # kept for modules written against the earlier name
 
 
 class DataStore:
-    """Reads one Resque (one Redis database + namespace) into typed snapshots."""
+    """Reads one Resque (one Redis database + namespace) into typed snapshots.
+
+    Long-lived: it remembers what incremental reads need across scrapes (queue heads first seen, the
+    resque-retry SCAN cursor, the failure breakdown).
+    """
 
     def __init__(
         self,
@@ -34,12 +43,20 @@ class DataStore:
         namespace: str = "resque",
         *,
         declared_queues: Iterable[str] = (),
-        timezone_: tzinfo = UTC,
+        timezone_: tzinfo = timezone.utc,
+        prune_interval_seconds: float = 300.0,
+        scheduler_grace_seconds: float = DEFAULT_SCHEDULER_GRACE_SECONDS,
+        failure_scanner: Any | None = None,
     ) -> None:
         self._client = client
         self.keys = Keys(namespace)
         self._declared_queues = tuple(declared_queues)
         self._tz = timezone_
+        self._prune_interval = prune_interval_seconds
+        self._scheduler_grace = scheduler_grace_seconds
+        self._heads = QueueHeadTracker()
+        self._retry_scan = RetryCounterScan()
+        self._failure_scanner = failure_scanner if failure_scanner is not None else _default_failure_scanner()
 
     def read_snapshot(self) -> Snapshot:
         """One consistent read; raises redis.RedisError only when Redis itself cannot be read."""
@@ -54,7 +71,24 @@ class DataStore:
         first.get(k.stat_failed)
         first.smembers(k.failed_queues)
         first.llen(k.failed)
-        time_reply, queues_reply, workers_reply, processed, failed, failed_queues_reply, failed_len = _execute(first)
+        first.hgetall(k.heartbeats)
+        first.get(k.pause_all_workers)
+        first.info()
+        lock_count = add_scheduler_lock_reads(first, k)
+        (
+            time_reply,
+            queues_reply,
+            workers_reply,
+            processed,
+            failed,
+            failed_queues_reply,
+            failed_len,
+            beats_reply,
+            pause_reply,
+            info_reply,
+            *lock_replies,
+        ) = _execute(first)
+        assert len(lock_replies) == lock_count
         if isinstance(time_reply, Exception):
             raise time_reply
         seconds, micros = time_reply
@@ -68,37 +102,41 @@ class DataStore:
         second = self._client.pipeline(transaction=True)
         for queue in queue_names:
             second.llen(k.queue(queue))
+            second.lindex(k.queue(queue), 0)
         if worker_ids:
             second.mget([k.worker(worker_id) for worker_id in worker_ids])
         for list_name in failed_list_names:
             second.llen(k.failed_list(list_name))
-        replies = _execute(second) if len(second) else []
+        add_delayed_read(second, k, redis_time - self._scheduler_grace)
+        self._retry_scan.add_command(second, k)
+        scan_start = len(second)
+        self._failure_scanner.add_commands(second, [FAILED_LIST, *failed_list_names], k)
+        replies = _execute(second)
 
-        queue_replies = replies[: len(queue_names)]
-        worker_reply = replies[len(queue_names)] if worker_ids else []
-        list_replies = replies[len(queue_names) + (1 if worker_ids else 0) :]
+        position = 2 * len(queue_names)
+        queue_replies = replies[:position]
+        worker_reply: Any = []
+        if worker_ids:
+            worker_reply = replies[position]
+            position += 1
+        list_replies = replies[position : position + len(failed_list_names)]
+        position += len(failed_list_names)
+        delayed_reply, retry_reply = replies[position], replies[position + 1]
+        failures = self._failure_scanner.absorb(replies[scan_start:], redis_time)
+        if failures is not None and failures.malformed:
+            malformed["failed_entry"] += failures.malformed
 
-        queues: dict[str, int] = {}
-        for queue, length in zip(queue_names, queue_replies, strict=True):
-            if isinstance(length, Exception):
-                malformed["queue_key"] += 1
-                continue
-            queues[queue] = int(length)
+        queues, heads = self._queues(queue_names, queue_replies, malformed)
+        queue_heads, bad_heads = self._heads.observe(heads, redis_time, self._tz)
+        malformed["queue_item"] += bad_heads
 
-        failed_lists: dict[str, int] = {}
-        for list_name, length in zip([FAILED_LIST, *failed_list_names], [failed_len, *list_replies], strict=True):
-            if isinstance(length, Exception):
-                malformed["failed_list"] += 1
-                continue
-            failed_lists[list_name] = int(length)
-        if failed_list_names and failed_lists.get(FAILED_LIST) == 0:
-            # RedisMultiQueue in use and no leftover list from the default backend: not a list of this Resque.
-            del failed_lists[FAILED_LIST]
+        scheduler = scheduler_state(lock_replies, delayed_reply)
+        if scheduler is None:
+            malformed["scheduler"] += 1
 
         if isinstance(worker_reply, Exception):  # MGET never fails on types; guard anyway
             malformed["worker_job"] += len(worker_ids)
             worker_reply = [None] * len(worker_ids)
-        workers = self._workers(worker_ids, worker_reply, malformed)
 
         return Snapshot(
             redis_time=redis_time,
@@ -106,10 +144,32 @@ class DataStore:
             queue_set=queue_set,
             processed=_counter(processed, malformed),
             failed=_counter(failed, malformed),
-            failed_lists=failed_lists,
-            workers=tuple(workers),
-            malformed=dict(malformed),
+            failed_lists=_failed_lists(failed_list_names, failed_len, list_replies, malformed),
+            workers=tuple(self._workers(worker_ids, worker_reply, malformed)),
+            malformed={kind: n for kind, n in malformed.items() if n},
+            heartbeats=self._heartbeats(beats_reply, malformed),
+            prune_interval_seconds=self._prune_interval,
+            paused=_is_paused(pause_reply),
+            redis=_redis_info(info_reply),
+            queue_heads=queue_heads,
+            scheduler=scheduler,
+            retry=self._retry_scan.absorb(retry_reply, redis_time),
+            failures=failures,
         )
+
+    def _queues(
+        self, queue_names: Sequence[str], replies: Sequence[Any], malformed: Counter[str]
+    ) -> tuple[dict[str, int], dict[str, bytes | None]]:
+        queues: dict[str, int] = {}
+        heads: dict[str, bytes | None] = {}
+        for index, queue in enumerate(queue_names):
+            length, head = replies[2 * index], replies[2 * index + 1]
+            if isinstance(length, Exception):
+                malformed["queue_key"] += 1
+                continue
+            queues[queue] = int(length)
+            heads[queue] = None if isinstance(head, Exception) else head
+        return queues, heads
 
     def _workers(
         self, worker_ids: Sequence[str], payloads: Sequence[bytes | None], malformed: Counter[str]
@@ -127,18 +187,42 @@ class DataStore:
         return workers
 
     def _running_job(self, raw: bytes | None, malformed: Counter[str]) -> RunningJob | None:
-        try:
-            data = json.loads(raw or b"")
-        except ValueError:
-            malformed["worker_job"] += 1
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("queue"), str):
+        data = decode_object(raw)
+        if data is None or not isinstance(data.get("queue"), str):
             malformed["worker_job"] += 1
             return None
         run_at = parse_time(data.get("run_at"), self._tz) if isinstance(data.get("run_at"), str) else None
         if run_at is None:
             malformed["run_at"] += 1
-        return RunningJob(queue=data["queue"], job_class=_job_class(data.get("payload")), run_at=run_at)
+        return RunningJob(queue=data["queue"], job_class=job_class(data.get("payload")), run_at=run_at)
+
+    def _heartbeats(self, reply: Any, malformed: Counter[str]) -> dict[str, float | None]:
+        if isinstance(reply, Exception):
+            malformed["set_key"] += 1
+            return {}
+        beats: dict[str, float | None] = {}
+        for worker_id, value in reply.items():
+            beat = parse_time(value, self._tz)
+            if beat is None:
+                malformed["heartbeat"] += 1
+            beats[_decode(worker_id)] = beat
+        return beats
+
+
+def _default_failure_scanner() -> Any:
+    try:
+        from .failure_scan import FailureScanner  # deferred: keeps the import graph one-way
+    except ImportError:  # TEMPORARY until failure_scan lands
+        return _NoFailureScan()
+    return FailureScanner()
+
+
+class _NoFailureScan:
+    def add_commands(self, pipe: Any, names: Any, keys: Any) -> None:
+        return None
+
+    def absorb(self, replies: Any, redis_time: float) -> None:
+        return None
 
 
 def _execute(pipeline: Any) -> list[Any]:
@@ -174,18 +258,37 @@ def _counter(reply: Any, malformed: Counter[str]) -> int:
         return 0
 
 
-def _job_class(payload: Any) -> str | None:
-    """The job's class, unwrapping ActiveJob's JobWrapper to the real `job_class`."""
-    if not isinstance(payload, dict):
+def _failed_lists(
+    names: Sequence[str], failed_len: Any, replies: Sequence[Any], malformed: Counter[str]
+) -> dict[str, int]:
+    lists: dict[str, int] = {}
+    for list_name, length in zip([FAILED_LIST, *names], [failed_len, *replies], strict=True):
+        if isinstance(length, Exception):
+            malformed["failed_list"] += 1
+            continue
+        lists[list_name] = int(length)
+    if names and lists.get(FAILED_LIST) == 0:
+        # RedisMultiQueue in use and no leftover list from the default backend: not a list of this Resque.
+        del lists[FAILED_LIST]
+    return lists
+
+
+def _is_paused(reply: Any) -> bool:
+    """`pause-all-workers` pauses when it reads `true`, case-insensitive and trimmed (Resque >= 2.3)."""
+    if not isinstance(reply, bytes | str):
+        return False
+    return _decode(reply).strip().lower() == "true"
+
+
+def _redis_info(reply: Any) -> RedisInfo | None:
+    if not isinstance(reply, dict):
         return None
-    job_class = payload.get("class")
-    if job_class == ACTIVEJOB_WRAPPER:
-        args = payload.get("args")
-        if isinstance(args, list) and args and isinstance(args[0], dict):
-            wrapped = args[0].get("job_class")
-            if isinstance(wrapped, str):
-                return wrapped
-    return job_class if isinstance(job_class, str) else None
-
-
-ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
+    try:
+        return RedisInfo(
+            used_memory_bytes=int(reply["used_memory"]),
+            max_memory_bytes=int(reply.get("maxmemory", 0)),
+            evicted_keys=int(reply.get("evicted_keys", 0)),
+            connected_clients=int(reply.get("connected_clients", 0)),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None

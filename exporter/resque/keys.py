@@ -78,6 +78,31 @@ class Keys:
     def pruning_lock(self) -> str:
         return self.key("pruning_dead_workers_in_progress")
 
+    # resque-scheduler (layout doc §6)
+    @property
+    def delayed_schedule(self) -> str:
+        """ZSET of epoch seconds at which delayed jobs fall due (member = score)."""
+        return self.key("delayed_queue_schedule")
+
+    @property
+    def delayed_list_prefix(self) -> str:
+        """`delayed:<epoch>` lists are this prefix plus the zset member."""
+        return self.key("delayed:")
+
+    @property
+    def scheduler_master_locks(self) -> tuple[str, ...]:
+        """The master lock in all three historical forms: 3.x+ (namespaced twice), 2.2-2.3, and the
+        un-namespaced key that era's Lua lock could write. A custom RESQUE_SCHEDULER_MASTER_LOCK_PREFIX
+        is not covered."""
+        name = "resque_scheduler_master_lock"
+        return (self.key(f"{self.namespace}:{name}"), self.key(name), name)
+
+    # resque-retry (layout doc §7)
+    @property
+    def retry_counter_pattern(self) -> str:
+        """SCAN MATCH pattern of resque-retry's per-job counters, which exist exactly while a job is mid-retry."""
+        return _glob_escape(self.key("resque-retry:")) + "*"
+
 
 FAILED_LIST = "failed"
 
@@ -85,3 +110,8 @@ FAILED_LIST = "failed"
 def multi_queue_failed_list(queue: str) -> str:
     """RedisMultiQueue's failure list name for a queue."""
     return f"{queue}_failed"
+
+
+def _glob_escape(text: str) -> str:
+    """Escape Redis glob metacharacters so a namespace like `app[1]` matches literally."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

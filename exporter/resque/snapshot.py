@@ -11,6 +11,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from .plugins import RetryCount, SchedulerState
+
+if TYPE_CHECKING:
+    from .failure_scan import FailureBreakdown
 
 # Kinds of skipped record, the `kind` label of resque_malformed_records.
 MALFORMED_KINDS = (
@@ -21,6 +27,10 @@ MALFORMED_KINDS = (
     "worker_id",  # a member of `workers` is not `host:pid:queues`
     "worker_job",  # `worker:<id>` is not the JSON object Resque writes
     "run_at",  # a running job's `run_at` is not a time Resque writes
+    "heartbeat",  # a `workers:heartbeat` value is not a time
+    "queue_item",  # the job at the head of a queue is not a Resque job object
+    "failed_entry",  # a failure list entry is not a Resque failure object
+    "scheduler",  # resque-scheduler's keys are not of the types it writes
 )
 
 
@@ -46,6 +56,24 @@ class Worker:
 
 
 @dataclass(frozen=True)
+class QueueHead:
+    """How long the job at the head of a queue (the next to run) has been waiting."""
+
+    age_seconds: float
+    estimated: bool  # True: the payload carries no enqueue time; this is since the exporter first saw it
+
+
+@dataclass(frozen=True)
+class RedisInfo:
+    """The few INFO fields that warn before Redis refuses writes."""
+
+    used_memory_bytes: int
+    max_memory_bytes: int  # 0 = no limit
+    evicted_keys: int
+    connected_clients: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """One consistent read of a Resque."""
 
@@ -57,6 +85,14 @@ class Snapshot:
     failed_lists: Mapping[str, int]  # failure list name (`failed`, `<q>_failed`) -> entries
     workers: tuple[Worker, ...]
     malformed: Mapping[str, int] = field(default_factory=dict)  # record kind -> records skipped
+    heartbeats: Mapping[str, float | None] = field(default_factory=dict)  # worker id -> last beat (None: unreadable)
+    prune_interval_seconds: float = 300.0  # heartbeats older than this are dead (Resque.prune_interval)
+    paused: bool = False  # `pause-all-workers` is set
+    redis: RedisInfo | None = None  # None when INFO could not be read (e.g. the command is renamed)
+    queue_heads: Mapping[str, QueueHead] = field(default_factory=dict)
+    scheduler: SchedulerState | None = None
+    retry: RetryCount | None = None
+    failures: FailureBreakdown | None = None
 
 
 def parse_worker_id(worker_id: str) -> tuple[str, str, tuple[str, ...]] | None:
@@ -124,3 +160,42 @@ def running_per_queue(snapshot: Snapshot) -> dict[str, QueueRunning]:
         if job.run_at is not None and (job.queue not in oldest or job.run_at < oldest[job.queue]):
             oldest[job.queue] = job.run_at
     return {queue: QueueRunning(count, oldest.get(queue)) for queue, count in counts.items()}
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """Heartbeat-based liveness, as Resque's own pruning judges it (layout doc §3.4)."""
+
+    dead: int  # registered, heartbeat older than the prune interval
+    without_heartbeat: int  # registered, never beat (Resque < 1.26, other clients): never pruned
+    orphan_heartbeats: int  # beating but not registered
+    oldest_heartbeat_age: float | None  # among registered workers
+
+
+def worker_health(snapshot: Snapshot) -> WorkerHealth:
+    registered = {worker.id for worker in snapshot.workers}
+    ages = [
+        snapshot.redis_time - beat
+        for worker_id, beat in snapshot.heartbeats.items()
+        if worker_id in registered and beat is not None
+    ]
+    return WorkerHealth(
+        dead=sum(1 for age in ages if age > snapshot.prune_interval_seconds),
+        without_heartbeat=len(registered - snapshot.heartbeats.keys()),
+        orphan_heartbeats=len(snapshot.heartbeats.keys() - registered),
+        oldest_heartbeat_age=max(ages, default=None),
+    )
+
+
+def running_age_by_class(snapshot: Snapshot, max_classes: int) -> dict[tuple[str, str], float]:
+    """(queue, class) -> age of the oldest running job; classes beyond the most common become `other`."""
+    jobs = [w.job for w in snapshot.workers if w.job is not None and w.job.run_at is not None]
+    popularity = Counter(job.job_class or "unknown" for job in jobs)
+    kept = {name for name, _ in popularity.most_common(max_classes)}
+    oldest: dict[tuple[str, str], float] = {}
+    for job in jobs:
+        name = job.job_class or "unknown"
+        key = (job.queue, name if name in kept else "other")
+        age = max(0.0, snapshot.redis_time - (job.run_at or 0.0))
+        oldest[key] = max(age, oldest.get(key, 0.0))
+    return oldest

@@ -1,0 +1,47 @@
+"""How long each queue's head job has waited, even when its payload carries no enqueue time."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import tzinfo
+
+from .payloads import read_queued_job
+from .snapshot import QueueHead
+
+
+class QueueHeadTracker:
+    """Remembers when the exporter first saw each queue's current head item.
+
+    Plain Resque payloads carry no time, so their wait is estimated from the first scrape that saw the
+    item at the head: a lower bound that starts at 0 when the exporter starts. Payloads that carry a
+    time (ActiveJob, resque-clues, pyres) use it instead. Memory: one digest per queue.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[bytes, float]] = {}
+
+    def observe(
+        self, heads: Mapping[str, bytes | None], redis_time: float, tz: tzinfo
+    ) -> tuple[dict[str, QueueHead], int]:
+        """Ages by queue, and the number of head items that were not Resque jobs (counted, skipped)."""
+        result: dict[str, QueueHead] = {}
+        malformed = 0
+        seen: dict[str, tuple[bytes, float]] = {}
+        for queue, raw in heads.items():
+            if raw is None:
+                result[queue] = QueueHead(0.0, estimated=False)
+                continue
+            digest = hashlib.blake2b(raw, digest_size=16).digest()
+            previous = self._seen.get(queue)
+            first_seen = previous[1] if previous is not None and previous[0] == digest else redis_time
+            seen[queue] = (digest, first_seen)
+            job = read_queued_job(raw, tz)
+            if job is None:
+                malformed += 1
+            if job is not None and job.enqueued_at is not None:
+                result[queue] = QueueHead(max(0.0, redis_time - job.enqueued_at), estimated=False)
+            else:
+                result[queue] = QueueHead(max(0.0, redis_time - first_seen), estimated=True)
+        self._seen = seen
+        return result, malformed
