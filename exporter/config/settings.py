@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from .thresholds import QueueThresholds, ThresholdOverrides, Thresholds
+
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_TIMEOUT_SECONDS = 3.0  # well under Prometheus's default 10 s scrape timeout
 
@@ -41,6 +43,10 @@ class ResqueSettings(BaseModel):
     timezone: str = "UTC"
     # Resque.prune_interval: a heartbeat older than this means the worker is dead (Ruby default 300 s).
     prune_interval_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    # resque-scheduler polls every 5 s; a delayed job due longer ago than this is overdue.
+    scheduler_grace_seconds: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    thresholds: ThresholdOverrides | None = None
+    queue_thresholds: dict[QueueName, QueueThresholds] = Field(default_factory=dict)
     # Filled from password_file when the config is loaded; never printed (SecretStr).
     password: SecretStr | None = Field(default=None, exclude=True, repr=False)
 
@@ -89,6 +95,13 @@ class ExporterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     resques: Annotated[dict[ResqueName, ResqueSettings], Field(min_length=1)]
+    thresholds: ThresholdOverrides | None = None  # defaults for every Resque
+
+    def thresholds_for(self, name: str) -> Thresholds:
+        """Built-in defaults, then the file's top-level thresholds, then the Resque's, then per queue."""
+        settings = self.resques[name]
+        base = Thresholds().with_overrides(self.thresholds).with_overrides(settings.thresholds)
+        return base.model_copy(update={"queues": dict(settings.queue_thresholds)})
 
 
 def redact_url(url: str) -> str:

@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
 from .health import health_families
 from .reading import ERROR_REASONS, Reading
+from .thresholds import threshold_families
 
 __all__ = ["ERROR_REASONS", "Reading", "exporter_families", "resque_families"]
 
@@ -104,7 +105,7 @@ class _Families:
 def resque_families(readings: Iterable[Reading]) -> list[Metric]:
     """Every per-Resque family for one scrape (no readings: the families, empty, for describe())."""
     readings = list(readings)
-    return [*_core_families(readings), *health_families(readings)]
+    return [*_core_families(readings), *health_families(readings), *threshold_families(readings)]
 
 
 def _core_families(readings: Iterable[Reading]) -> list[Metric]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config.thresholds import Thresholds
 from ..resque.snapshot import Snapshot
 
 # Why a read failed: the bounded `reason` label of resque_exporter_scrape_errors_total.
@@ -18,3 +19,4 @@ class Reading:
     duration_seconds: float
     snapshot: Snapshot | None  # None: the read failed or ran out of time
     error_reason: str | None = None
+    thresholds: Thresholds | None = None  # effective alert thresholds of this Resque

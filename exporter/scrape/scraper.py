@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
+from ..config.thresholds import Thresholds
 from ..metrics.families import Reading
 from ..resque.datastore import DataStore
 from ..resque.snapshot import Snapshot
@@ -32,6 +33,7 @@ class Target:
     datastore: DataStore
     timeout_seconds: float
     description: str  # for logs: the Redis URL with any password redacted
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 class Scraper:
@@ -74,7 +76,7 @@ class Scraper:
     ) -> Reading:
         try:
             snapshot, duration = future.result(timeout=remaining)
-            return Reading(target.name, duration, snapshot)
+            return Reading(target.name, duration, snapshot, thresholds=target.thresholds)
         except FutureTimeout:
             reason, message = "timeout", f"no answer within {target.timeout_seconds:g}s"
         except redis.AuthenticationError as exc:
@@ -96,7 +98,7 @@ class Scraper:
         with self._lock:
             self._errors[(target.name, reason)] += 1
         log.warning("resque=%s redis=%s read failed: reason=%s %s", target.name, target.description, reason, message)
-        return Reading(target.name, self._clock() - start, None, reason)
+        return Reading(target.name, self._clock() - start, None, reason, target.thresholds)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -57,6 +57,16 @@ def test_password_never_appears_in_repr_or_dump() -> None:
             ],
         ),
         ("no_resques.yml", ["resques: must not be empty"]),
+        (
+            "bad_thresholds.yml",
+            [
+                "resques.main.prune_interval_seconds: Input should be greater than 0",
+                "resques.main.thresholds.dead_worker: unknown key",
+                "resques.main.queue_thresholds.mailers.failure_ratio: unknown key",
+                "thresholds.queue_jobs: Input should be greater than or equal to 0",
+                "thresholds.failure_ratio: Input should be less than or equal to 1",
+            ],
+        ),
         ("not_mapping.yml", ["must be a mapping with a top-level `resques:` key"]),
         ("empty.yml", ["must be a mapping with a top-level `resques:` key"]),
         ("bad_yaml.yml", ["invalid YAML (line 3, column 1): expected ',' or '}', but got '<stream end>'"]),
@@ -130,3 +140,19 @@ def test_config_check_exits_zero_on_valid_and_one_on_invalid(capsys: pytest.Capt
     assert main(["--config.file", str(FILES / "many_errors.yml"), "--config.check"]) == 1
     err = capsys.readouterr().err
     assert "resques.main.redis_url" in err and "scrape_interval: unknown key" in err
+
+
+def test_thresholds_layer_defaults_file_resque_and_queue(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text(
+        "thresholds: {queue_jobs: 50, failure_ratio: 0.2}\n"
+        "resques:\n"
+        "  a: {thresholds: {failure_ratio: 0.5}, queue_thresholds: {mailers: {queue_jobs: 7}}}\n"
+        "  b: {}\n"
+    )
+    config = load_config(path)
+    a, b = config.thresholds_for("a"), config.thresholds_for("b")
+    assert (a.failure_ratio, b.failure_ratio) == (0.5, 0.2)
+    assert (a.for_queue("mailers").queue_jobs, a.for_queue("default").queue_jobs) == (7, 50)
+    assert a.for_queue("mailers").queue_wait_seconds == 600  # built-in default
+    assert b.dead_workers == 0 and b.redis_memory_ratio == 0.9

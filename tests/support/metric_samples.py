@@ -7,8 +7,10 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from resque_exporter.config.settings import ExporterConfig
 from resque_exporter.metrics.families import Reading, exporter_families, resque_families
-from resque_exporter.resque.snapshot import RunningJob, Snapshot, Worker
+from resque_exporter.resque.plugins import RetryCount, SchedulerState
+from resque_exporter.resque.snapshot import QueueHead, RedisInfo, RunningJob, Snapshot, Worker
 
 NOW = 1_795_389_453.5
 
@@ -29,6 +31,33 @@ def sample_snapshot() -> Snapshot:
             Worker("web.1:5:default", "web.1", "5", ("default",), True, None),
         ),
         malformed={"worker_job": 1},
+        heartbeats={
+            "vm:1:slow": NOW - 30,
+            "vm:2:critical,low_never": NOW - 900,  # dead: older than the 300 s prune interval
+            "web.1:3:*": NOW - 10,
+            "gone:9:default": NOW - 5000,  # orphan: beats, not registered
+            "web.1:5:default": None,  # unreadable
+        },  # web.1:4:mail* never beat
+        paused=True,
+        redis=RedisInfo(
+            used_memory_bytes=900_000_000, max_memory_bytes=1_000_000_000, evicted_keys=7, connected_clients=42
+        ),
+        queue_heads={
+            "mailers": QueueHead(120.0, estimated=False),
+            "default": QueueHead(15.5, estimated=True),
+            "critical": QueueHead(0.0, estimated=False),
+            "imports:daily": QueueHead(3.0, estimated=True),
+        },
+        scheduler=SchedulerState(
+            timestamps=5,
+            jobs=9,
+            jobs_complete=True,
+            overdue_timestamps=2,
+            overdue_jobs=3,
+            oldest_overdue_at=NOW - 75,
+            master_lock_held=False,
+        ),
+        retry=RetryCount(jobs=4, as_of=NOW - 20),
     )
 
 
@@ -47,8 +76,22 @@ def registry_for(readings: list[Reading]) -> CollectorRegistry:
     return registry
 
 
+SAMPLE_CONFIG = ExporterConfig.model_validate(
+    {
+        "thresholds": {"queue_jobs": 500},
+        "resques": {
+            "main": {"thresholds": {"dead_workers": 1}, "queue_thresholds": {"mailers": {"queue_wait_seconds": 60}}},
+            "down": {},
+        },
+    }
+)
+
+
 def sample_readings() -> list[Reading]:
-    return [Reading("main", 0.0125, sample_snapshot()), Reading("down", 3.0, None, "timeout")]
+    return [
+        Reading("main", 0.0125, sample_snapshot(), thresholds=SAMPLE_CONFIG.thresholds_for("main")),
+        Reading("down", 3.0, None, "timeout", SAMPLE_CONFIG.thresholds_for("down")),
+    ]
 
 
 def sample_exposition() -> str:
