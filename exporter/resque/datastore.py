@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import timezone, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
 import redis
 
 from .keys import FAILED_LIST, Keys
+from .mutations import RemediationMixin
 from .payloads import decode_object, job_class
 from .plugins import RetryCounterScan, add_delayed_read, add_scheduler_lock_reads, scheduler_state
 from .queue_heads import QueueHeadTracker
@@ -30,7 +31,7 @@ DEFAULT_SCHEDULER_GRACE_SECONDS = 60.0
 _job_class = job_class  # kept for modules written against the earlier name
 
 
-class DataStore:
+class DataStore(RemediationMixin):
     """Reads one Resque (one Redis database + namespace) into typed snapshots.
 
     Long-lived: it remembers what incremental reads need across scrapes (queue heads first seen, the
@@ -43,7 +44,7 @@ class DataStore:
         namespace: str = "resque",
         *,
         declared_queues: Iterable[str] = (),
-        timezone_: tzinfo = timezone.utc,
+        timezone_: tzinfo = UTC,
         prune_interval_seconds: float = 300.0,
         scheduler_grace_seconds: float = DEFAULT_SCHEDULER_GRACE_SECONDS,
         failure_scanner: Any | None = None,
@@ -137,17 +138,22 @@ class DataStore:
         if isinstance(worker_reply, Exception):  # MGET never fails on types; guard anyway
             malformed["worker_job"] += len(worker_ids)
             worker_reply = [None] * len(worker_ids)
+        # Everything that can count a malformed record runs before the counts are frozen.
+        workers = tuple(self._workers(worker_ids, worker_reply, malformed))
+        heartbeats = self._heartbeats(beats_reply, malformed)
+        failed_lists = _failed_lists(failed_list_names, failed_len, list_replies, malformed)
+        processed_count, failed_count = _counter(processed, malformed), _counter(failed, malformed)
 
         return Snapshot(
             redis_time=redis_time,
             queues=queues,
             queue_set=queue_set,
-            processed=_counter(processed, malformed),
-            failed=_counter(failed, malformed),
-            failed_lists=_failed_lists(failed_list_names, failed_len, list_replies, malformed),
-            workers=tuple(self._workers(worker_ids, worker_reply, malformed)),
+            processed=processed_count,
+            failed=failed_count,
+            failed_lists=failed_lists,
+            workers=workers,
             malformed={kind: n for kind, n in malformed.items() if n},
-            heartbeats=self._heartbeats(beats_reply, malformed),
+            heartbeats=heartbeats,
             prune_interval_seconds=self._prune_interval,
             paused=_is_paused(pause_reply),
             redis=_redis_info(info_reply),
