@@ -24,6 +24,7 @@ import fakeredis
 import redis
 
 from ..resque.writer import ACTIVE_JOB_WRAPPER, ResqueWriter
+from .plugins import PluginSimulator
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,17 @@ class _Instance:
     client: redis.Redis
     namespace: str
     simulator: ResqueSimulator = field(repr=False)
+    plugins: PluginSimulator = field(repr=False)
+
+    def seed(self) -> None:
+        if not self.simulator.seeded:
+            self.plugins.seed(self.simulator.writer.server_time())
+            self.simulator.seed()
+
+    def tick(self) -> None:
+        self.seed()
+        self.simulator.tick()
+        self.plugins.tick(self.simulator.writer.server_time())
 
 
 class DemoEnvironment:
@@ -349,7 +361,10 @@ class DemoEnvironment:
             client: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
             writer = ResqueWriter(client, spec.namespace, host)
             simulator = ResqueSimulator(writer, spec, random.Random(rng.getrandbits(64)), failed_cap)
-            self._instances.append(_Instance(name, client, spec.namespace, simulator))
+            plugins = PluginSimulator(
+                client, spec.namespace, random.Random(rng.getrandbits(64)), scheduler_alive=name == "demo"
+            )
+            self._instances.append(_Instance(name, client, spec.namespace, simulator, plugins))
         self.resques: dict[str, tuple[redis.Redis, str]] = {i.name: (i.client, i.namespace) for i in self._instances}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -368,13 +383,13 @@ class DemoEnvironment:
         """Advance every demo Resque by one step (seeding first if needed); safe beside the thread."""
         with self._lock:
             for instance in self._instances:
-                instance.simulator.tick()
+                instance.tick()
 
     def start(self) -> None:
         """Seed the data and start the background thread; a second call is a no-op."""
         with self._lock:
             for instance in self._instances:
-                instance.simulator.seed()
+                instance.seed()
         if self.running:
             return
         self._stop = threading.Event()

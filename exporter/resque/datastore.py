@@ -11,6 +11,8 @@ Records Resque would never write (wrong key types, bad JSON, bad times) are coun
 
 from __future__ import annotations
 
+import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, tzinfo
@@ -25,6 +27,8 @@ from .plugins import RetryCounterScan, add_delayed_read, add_scheduler_lock_read
 from .queue_heads import QueueHeadTracker
 from .snapshot import RedisInfo, RunningJob, Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SCHEDULER_GRACE_SECONDS = 60.0
 
@@ -58,9 +62,28 @@ class DataStore(RemediationMixin):
         self._heads = QueueHeadTracker()
         self._retry_scan = RetryCounterScan()
         self._failure_scanner = failure_scanner if failure_scanner is not None else _default_failure_scanner()
+        self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
 
     def read_snapshot(self) -> Snapshot:
-        """One consistent read; raises redis.RedisError only when Redis itself cannot be read."""
+        """One consistent read; raises redis.RedisError only when Redis itself cannot be read.
+
+        INFO and EVAL are optional: a Redis that refuses them (renamed, ACL-denied, a Redis stand-in)
+        aborts the whole MULTI, so the refused command is switched off for good and the read retried
+        once. Their metrics are then absent instead of the whole Resque being down.
+        """
+        try:
+            return self._read_snapshot()
+        except redis.ResponseError as exc:
+            refused = _refused_optional_command(exc, self._optional)
+            if refused is None:
+                raise
+            self._optional.discard(refused)
+            log.warning(
+                "resque namespace=%s: Redis refused %s; its metrics are off: %s", self.keys.namespace, refused, exc
+            )
+            return self.read_snapshot()
+
+    def _read_snapshot(self) -> Snapshot:
         malformed: Counter[str] = Counter()
         k = self.keys
 
@@ -74,7 +97,10 @@ class DataStore(RemediationMixin):
         first.llen(k.failed)
         first.hgetall(k.heartbeats)
         first.get(k.pause_all_workers)
-        first.info()
+        if "INFO" in self._optional:
+            first.info()
+        else:
+            first.echo("")  # keeps the reply positions fixed
         lock_count = add_scheduler_lock_reads(first, k)
         (
             time_reply,
@@ -108,8 +134,12 @@ class DataStore(RemediationMixin):
             second.mget([k.worker(worker_id) for worker_id in worker_ids])
         for list_name in failed_list_names:
             second.llen(k.failed_list(list_name))
-        add_delayed_read(second, k, redis_time - self._scheduler_grace)
-        self._retry_scan.add_command(second, k)
+        if "EVAL" in self._optional:
+            add_delayed_read(second, k, redis_time - self._scheduler_grace)
+            self._retry_scan.add_command(second, k)
+        else:
+            second.echo("")
+            second.echo("")
         scan_start = len(second)
         self._failure_scanner.add_commands(second, [FAILED_LIST, *failed_list_names], k)
         replies = _execute(second)
@@ -131,8 +161,8 @@ class DataStore(RemediationMixin):
         queue_heads, bad_heads = self._heads.observe(heads, redis_time, self._tz)
         malformed["queue_item"] += bad_heads
 
-        scheduler = scheduler_state(lock_replies, delayed_reply)
-        if scheduler is None:
+        scheduler = scheduler_state(lock_replies, delayed_reply) if "EVAL" in self._optional else None
+        if scheduler is None and "EVAL" in self._optional:
             malformed["scheduler"] += 1
 
         if isinstance(worker_reply, Exception):  # MGET never fails on types; guard anyway
@@ -159,7 +189,7 @@ class DataStore(RemediationMixin):
             redis=_redis_info(info_reply),
             queue_heads=queue_heads,
             scheduler=scheduler,
-            retry=self._retry_scan.absorb(retry_reply, redis_time),
+            retry=self._retry_scan.absorb(retry_reply, redis_time) if "EVAL" in self._optional else None,
             failures=failures,
         )
 
@@ -213,6 +243,18 @@ class DataStore(RemediationMixin):
                 malformed["heartbeat"] += 1
             beats[_decode(worker_id)] = beat
         return beats
+
+
+_ABORTED_BY = re.compile(r"Command # \d+ \((\w+)[ )].*of pipeline caused error")
+
+
+def _refused_optional_command(exc: redis.ResponseError, optional: set[str]) -> str | None:
+    """The optional command whose refusal aborted a MULTI (`EXECABORT`), if that is what happened."""
+    match = _ABORTED_BY.search(str(exc))
+    if match is None:
+        return None
+    name = match.group(1).upper()
+    return name if name in optional else None
 
 
 def _default_failure_scanner() -> Any:

@@ -89,6 +89,13 @@ class Keys:
         """`delayed:<epoch>` lists are this prefix plus the zset member."""
         return self.key("delayed:")
 
+    def delayed_list(self, due_at: int) -> str:
+        return self.key(f"delayed:{due_at}")
+
+    def delayed_job_timestamps(self, job_json: str) -> str:
+        """SET of the (un-namespaced) `delayed:<ts>` names holding this exact job."""
+        return self.key(f"timestamps:{job_json}")
+
     @property
     def scheduler_master_locks(self) -> tuple[str, ...]:
         """The master lock in all three historical forms: 3.x+ (namespaced twice), 2.2-2.3, and the
@@ -98,6 +105,10 @@ class Keys:
         return (self.key(f"{self.namespace}:{name}"), self.key(name), name)
 
     # resque-retry (layout doc §7)
+    def retry_counter(self, job_class: str, args_digest: str | None) -> str:
+        """`resque-retry:<Class>:<sha1 of args joined by "-">`, or without the digest when there are no args."""
+        return self.key(f"resque-retry:{job_class}" + (f":{args_digest}" if args_digest else ""))
+
     @property
     def retry_counter_pattern(self) -> str:
         """SCAN MATCH pattern of resque-retry's per-job counters, which exist exactly while a job is mid-retry."""

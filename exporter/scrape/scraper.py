@@ -79,7 +79,7 @@ class Scraper:
             return Reading(target.name, duration, snapshot, thresholds=target.thresholds)
         except FutureTimeout:
             reason, message = "timeout", f"no answer within {target.timeout_seconds:g}s"
-        except redis.AuthenticationError as exc:
+        except (redis.AuthenticationError, redis.exceptions.NoPermissionError) as exc:
             reason, message = "auth", str(exc)
         except redis.ResponseError as exc:
             # NOAUTH / WRONGPASS arrive as replies when the connection handshake had no password.
