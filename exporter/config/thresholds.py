@@ -58,11 +58,11 @@ class Thresholds(BaseModel):
 
     def for_queue(self, queue: str) -> QueueThresholds:
         """The effective per-queue values (the queue's overrides, else the Resque's)."""
-        own = self.queues.get(queue)
+        own = self.queues.get(queue) or QueueThresholds()
         return QueueThresholds(
-            queue_jobs=_first(own and own.queue_jobs, self.queue_jobs),
-            queue_wait_seconds=_first(own and own.queue_wait_seconds, self.queue_wait_seconds),
-            running_job_age_seconds=_first(own and own.running_job_age_seconds, self.running_job_age_seconds),
+            queue_jobs=_first(own.queue_jobs, self.queue_jobs),
+            queue_wait_seconds=_first(own.queue_wait_seconds, self.queue_wait_seconds),
+            running_job_age_seconds=_first(own.running_job_age_seconds, self.running_job_age_seconds),
         )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
+from .failures import failure_families
 from .health import health_families
 from .reading import ERROR_REASONS, Reading
 from .thresholds import threshold_families
@@ -105,7 +106,13 @@ class _Families:
 def resque_families(readings: Iterable[Reading]) -> list[Metric]:
     """Every per-Resque family for one scrape (no readings: the families, empty, for describe())."""
     readings = list(readings)
-    return [*_core_families(readings), *health_families(readings), *threshold_families(readings)]
+    failures = [(r.resque, r.snapshot.failures, r.snapshot.redis_time) for r in readings if r.snapshot is not None]
+    return [
+        *_core_families(readings),
+        *health_families(readings),
+        *failure_families(failures),
+        *threshold_families(readings),
+    ]
 
 
 def _core_families(readings: Iterable[Reading]) -> list[Metric]:

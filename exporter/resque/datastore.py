@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from .failure_scan import FailureScanner
 from .keys import FAILED_LIST, Keys
 from .mutations import RemediationMixin
 from .payloads import decode_object, job_class
@@ -31,8 +32,6 @@ from .timeformats import parse_time
 log = logging.getLogger(__name__)
 
 DEFAULT_SCHEDULER_GRACE_SECONDS = 60.0
-
-_job_class = job_class  # kept for modules written against the earlier name
 
 
 class DataStore(RemediationMixin):
@@ -51,7 +50,7 @@ class DataStore(RemediationMixin):
         timezone_: tzinfo = UTC,
         prune_interval_seconds: float = 300.0,
         scheduler_grace_seconds: float = DEFAULT_SCHEDULER_GRACE_SECONDS,
-        failure_scanner: Any | None = None,
+        failure_scanner: FailureScanner | None = None,
     ) -> None:
         self._client = client
         self.keys = Keys(namespace)
@@ -61,7 +60,7 @@ class DataStore(RemediationMixin):
         self._scheduler_grace = scheduler_grace_seconds
         self._heads = QueueHeadTracker()
         self._retry_scan = RetryCounterScan()
-        self._failure_scanner = failure_scanner if failure_scanner is not None else _default_failure_scanner()
+        self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
 
     def read_snapshot(self) -> Snapshot:
@@ -154,7 +153,7 @@ class DataStore(RemediationMixin):
         position += len(failed_list_names)
         delayed_reply, retry_reply = replies[position], replies[position + 1]
         failures = self._failure_scanner.absorb(replies[scan_start:], redis_time)
-        if failures is not None and failures.malformed:
+        if failures.malformed:
             malformed["failed_entry"] += failures.malformed
 
         queues, heads = self._queues(queue_names, queue_replies, malformed)
@@ -255,22 +254,6 @@ def _refused_optional_command(exc: redis.ResponseError, optional: set[str]) -> s
         return None
     name = match.group(1).upper()
     return name if name in optional else None
-
-
-def _default_failure_scanner() -> Any:
-    try:
-        from .failure_scan import FailureScanner  # deferred: keeps the import graph one-way
-    except ImportError:  # TEMPORARY until failure_scan lands
-        return _NoFailureScan()
-    return FailureScanner()
-
-
-class _NoFailureScan:
-    def add_commands(self, pipe: Any, names: Any, keys: Any) -> None:
-        return None
-
-    def absorb(self, replies: Any, redis_time: float) -> None:
-        return None
 
 
 def _execute(pipeline: Any) -> list[Any]:

@@ -35,9 +35,10 @@ class SchedulerWriter:
     def move_due(self, now: float) -> int:
         """What the master's loop does for each due timestamp: enqueue its jobs, then drop the list."""
         moved = 0
-        for member in self.client.zrangebyscore(self.keys.delayed_schedule, "-inf", now):
+        members: list[bytes] = self.client.zrangebyscore(self.keys.delayed_schedule, "-inf", now)  # type: ignore[assignment]
+        for member in members:
             due_at = int(member)
-            while (raw := self.client.lpop(self.keys.delayed_list(due_at))) is not None:
+            while isinstance(raw := self.client.lpop(self.keys.delayed_list(due_at)), bytes):
                 job = decode_payload(raw)
                 pipe = self.client.pipeline(transaction=True)
                 pipe.srem(self.keys.delayed_job_timestamps(raw.decode()), f"delayed:{due_at}")

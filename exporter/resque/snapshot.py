@@ -11,12 +11,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING
 
+from .failure_scan import FailureBreakdown
 from .plugins import RetryCount, SchedulerState
-
-if TYPE_CHECKING:
-    from .failure_scan import FailureBreakdown
 
 # Kinds of skipped record, the `kind` label of resque_malformed_records.
 MALFORMED_KINDS = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support.metric_samples import registry_for, sample_readings
 
 
@@ -65,3 +66,11 @@ def test_thresholds_are_layered_defaults_file_resque_queue() -> None:
 def test_a_down_resque_publishes_no_health_or_thresholds() -> None:
     assert value("resque_dead_workers", resque="down") is None
     assert value("resque_threshold_dead_workers", resque="down") is None
+
+
+def test_failure_breakdown() -> None:
+    labels = {"resque": "main", "queue": "default", "class": "FailJob", "exception": "ArgumentError"}
+    assert value("resque_failure_entries", **labels, retried="false") == 3
+    assert value("resque_failure_entries", **labels, retried="true") == 1
+    assert value("resque_failure_breakdown_age_seconds", resque="main") == pytest.approx(2)
+    assert value("resque_failure_breakdown_complete", resque="main") == 1

@@ -9,6 +9,7 @@ from prometheus_client.registry import Collector
 
 from resque_exporter.config.settings import ExporterConfig
 from resque_exporter.metrics.families import Reading, exporter_families, resque_families
+from resque_exporter.resque.failure_scan import FailureBreakdown
 from resque_exporter.resque.plugins import RetryCount, SchedulerState
 from resque_exporter.resque.snapshot import QueueHead, RedisInfo, RunningJob, Snapshot, Worker
 
@@ -58,6 +59,18 @@ def sample_snapshot() -> Snapshot:
             master_lock_held=False,
         ),
         retry=RetryCount(jobs=4, as_of=NOW - 20),
+        failures=FailureBreakdown(
+            counts={
+                ("default", "FailJob", "ArgumentError", False): 3,
+                ("default", "FailJob", "ArgumentError", True): 1,
+                ("slow", "SlowJob", "Resque::DirtyExit", False): 1,
+                ("aj_payments", "ChargeCardJob", "PaymentDeclinedError", False): 1,
+            },
+            accounted=6,
+            complete=True,
+            as_of=NOW - 2,
+            malformed=0,
+        ),
     )
 
 
