@@ -81,8 +81,10 @@ def _scheduler_families(readings: Iterable[Reading]) -> list[Metric]:
     timestamps = _gauge("resque_delayed_timestamps", "resque-scheduler: entries of delayed_queue_schedule.")
     jobs = _gauge(
         "resque_delayed_jobs",
-        "resque-scheduler: jobs in the delayed:<timestamp> lists (the first 100000 timestamps are counted).",
+        "resque-scheduler: jobs in the delayed:<timestamp> lists, from the last complete counting pass "
+        "(5000 timestamps are counted per scrape; see resque_delayed_jobs_age_seconds).",
     )
+    jobs_age = _gauge("resque_delayed_jobs_age_seconds", "Seconds since the pass behind resque_delayed_jobs completed.")
     overdue = _gauge(
         "resque_overdue_delayed_jobs",
         "resque-scheduler: delayed jobs due longer ago than the grace period: the scheduler is not moving them.",
@@ -106,7 +108,9 @@ def _scheduler_families(readings: Iterable[Reading]) -> list[Metric]:
         if snap.scheduler is not None:
             state = snap.scheduler
             timestamps.add_metric([name], state.timestamps)
-            jobs.add_metric([name], state.jobs)
+            if state.jobs is not None and state.jobs_as_of is not None:
+                jobs.add_metric([name], state.jobs)
+                jobs_age.add_metric([name], max(0.0, snap.redis_time - state.jobs_as_of))
             overdue.add_metric([name], state.overdue_jobs)
             late = 0.0 if state.oldest_overdue_at is None else max(0.0, snap.redis_time - state.oldest_overdue_at)
             max_overdue.add_metric([name], late)
@@ -114,7 +118,7 @@ def _scheduler_families(readings: Iterable[Reading]) -> list[Metric]:
         if snap.retry is not None and snap.retry.jobs is not None and snap.retry.as_of is not None:
             retrying.add_metric([name], snap.retry.jobs)
             retry_age.add_metric([name], max(0.0, snap.redis_time - snap.retry.as_of))
-    return [timestamps, jobs, overdue, max_overdue, lock, retrying, retry_age]
+    return [timestamps, jobs, jobs_age, overdue, max_overdue, lock, retrying, retry_age]
 
 
 def _redis_families(readings: Iterable[Reading]) -> list[Metric]:

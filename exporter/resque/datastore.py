@@ -24,7 +24,7 @@ from .failure_scan import FailureScanner
 from .keys import FAILED_LIST, Keys
 from .mutations import RemediationMixin
 from .payloads import decode_object, job_class
-from .plugins import RetryCounterScan, add_delayed_read, add_scheduler_lock_reads, scheduler_state
+from .plugins import DelayedJobCount, RetryCounterScan, add_scheduler_lock_reads
 from .queue_heads import QueueHeadTracker
 from .snapshot import RedisInfo, RunningJob, Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
@@ -60,6 +60,7 @@ class DataStore(RemediationMixin):
         self._scheduler_grace = scheduler_grace_seconds
         self._heads = QueueHeadTracker()
         self._retry_scan = RetryCounterScan()
+        self._delayed = DelayedJobCount()
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
 
@@ -134,7 +135,7 @@ class DataStore(RemediationMixin):
         for list_name in failed_list_names:
             second.llen(k.failed_list(list_name))
         if "EVAL" in self._optional:
-            add_delayed_read(second, k, redis_time - self._scheduler_grace)
+            self._delayed.add_command(second, k, redis_time - self._scheduler_grace)
             self._retry_scan.add_command(second, k)
         else:
             second.echo("")
@@ -160,7 +161,7 @@ class DataStore(RemediationMixin):
         queue_heads, bad_heads = self._heads.observe(heads, redis_time, self._tz)
         malformed["queue_item"] += bad_heads
 
-        scheduler = scheduler_state(lock_replies, delayed_reply) if "EVAL" in self._optional else None
+        scheduler = self._delayed.absorb(lock_replies, delayed_reply, redis_time) if "EVAL" in self._optional else None
         if scheduler is None and "EVAL" in self._optional:
             malformed["scheduler"] += 1
 

@@ -15,8 +15,11 @@ _LUA = resources.files(__package__) / "lua"
 READ_DELAYED = (_LUA / "read_delayed.lua").read_text(encoding="utf-8")
 SCAN_COUNT = (_LUA / "scan_count.lua").read_text(encoding="utf-8")
 
-# Timestamps whose `delayed:<ts>` lists are summed per scrape (each costs one LLEN inside Redis).
-MAX_DELAYED_TIMESTAMPS = 100_000
+# Per scrape, the delayed:<ts> lists of this many timestamps are summed (one LLEN each inside Redis,
+# about 10 ms for 5000): a 100k-timestamp schedule is fully counted every 20 scrapes.
+DELAYED_SLICE = 5000
+# Overdue timestamps whose lists are summed exactly every scrape (more means the scheduler is long gone).
+MAX_OVERDUE_TIMESTAMPS = 10_000
 # Per scrape, SCAN this many steps of this COUNT: about 50k keys of the keyspace, a few ms of Redis.
 SCAN_STEP_COUNT = 1000
 SCAN_MAX_STEPS = 50
@@ -26,11 +29,11 @@ SCAN_MAX_STEPS = 50
 class SchedulerState:
     """resque-scheduler as seen in Redis (all zero/False when the plugin is not in use)."""
 
-    timestamps: int  # entries of delayed_queue_schedule
-    jobs: int  # items in the counted delayed:<ts> lists
-    jobs_complete: bool  # False when there were more timestamps than MAX_DELAYED_TIMESTAMPS
-    overdue_timestamps: int
-    overdue_jobs: int
+    timestamps: int  # entries of delayed_queue_schedule, exact
+    jobs: int | None  # items in all delayed:<ts> lists, from the last complete pass (None before one)
+    jobs_as_of: float | None  # Redis time that pass completed
+    overdue_timestamps: int  # exact
+    overdue_jobs: int  # exact up to MAX_OVERDUE_TIMESTAMPS overdue timestamps
     oldest_overdue_at: float | None  # epoch the most overdue timestamp was due
     master_lock_held: bool
 
@@ -42,34 +45,46 @@ def add_scheduler_lock_reads(pipe: Any, keys: Keys) -> int:
     return len(keys.scheduler_master_locks)
 
 
-def add_delayed_read(pipe: Any, keys: Keys, overdue_cutoff: float) -> None:
-    """Second round trip: one EVAL summing the delayed lists (a Lua loop inside Redis)."""
-    pipe.eval(
-        READ_DELAYED,
-        1,
-        keys.delayed_schedule,
-        keys.delayed_list_prefix,
-        math.floor(overdue_cutoff),
-        MAX_DELAYED_TIMESTAMPS,
-    )
+class DelayedJobCount:
+    """Sums the delayed:<ts> lists a slice per scrape (one EVAL), so Redis is never blocked for long.
 
+    Timestamps the scheduler removes during a pass shift the ranks, so a pass may miss or repeat a
+    few lists; the next pass corrects it. Overdue figures are exact at every scrape.
+    """
 
-def scheduler_state(lock_replies: list[Any], delayed_reply: Any) -> SchedulerState | None:
-    """None when the delayed read failed (e.g. a wrong key type); the caller counts it as malformed."""
-    if isinstance(delayed_reply, Exception) or not isinstance(delayed_reply, list) or len(delayed_reply) != 6:
-        return None
-    timestamps, jobs, counted, overdue, overdue_jobs, oldest = (int(value) for value in delayed_reply)
-    return SchedulerState(
-        timestamps=timestamps,
-        jobs=jobs,
-        jobs_complete=counted >= timestamps,
-        overdue_timestamps=overdue,
-        overdue_jobs=overdue_jobs,
-        oldest_overdue_at=float(oldest) if oldest >= 0 else None,
-        master_lock_held=any(
-            reply is not None and not isinstance(reply, Exception) and int(reply) > 0 for reply in lock_replies
-        ),
-    )
+    def __init__(self) -> None:
+        self._position = 0
+        self._partial = 0
+        self._jobs: int | None = None
+        self._as_of: float | None = None
+
+    def add_command(self, pipe: Any, keys: Keys, overdue_cutoff: float) -> None:
+        pipe.eval(
+            READ_DELAYED, 1, keys.delayed_schedule, keys.delayed_list_prefix, math.floor(overdue_cutoff),
+            self._position, DELAYED_SLICE, MAX_OVERDUE_TIMESTAMPS,
+        )  # fmt: skip
+
+    def absorb(self, lock_replies: list[Any], reply: Any, redis_time: float) -> SchedulerState | None:
+        """None when the read failed (e.g. a wrong key type); the caller counts it as malformed."""
+        if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) != 6:
+            return None
+        timestamps, jobs, sliced, overdue, overdue_jobs, oldest = (int(value) for value in reply)
+        self._partial += jobs
+        self._position += sliced
+        if self._position >= timestamps:  # pass complete (an empty schedule completes at once)
+            self._jobs, self._as_of = self._partial, redis_time
+            self._position, self._partial = 0, 0
+        return SchedulerState(
+            timestamps=timestamps,
+            jobs=self._jobs,
+            jobs_as_of=self._as_of,
+            overdue_timestamps=overdue,
+            overdue_jobs=overdue_jobs,
+            oldest_overdue_at=float(oldest) if oldest >= 0 else None,
+            master_lock_held=any(
+                reply is not None and not isinstance(reply, Exception) and int(reply) > 0 for reply in lock_replies
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,7 @@ def test_failure_breakdown() -> None:
     assert value("resque_failure_entries", **labels, retried="true") == 1
     assert value("resque_failure_breakdown_age_seconds", resque="main") == pytest.approx(2)
     assert value("resque_failure_breakdown_complete", resque="main") == 1
+
+
+def test_delayed_jobs_count_and_its_age() -> None:
+    assert value("resque_delayed_jobs_age_seconds", resque="main") == pytest.approx(1)

@@ -223,3 +223,22 @@ def test_wrong_type_membership_sets_do_not_crash(redis_client: redis.Redis) -> N
     snapshot = read(redis_client)
     assert snapshot.queues == {} and snapshot.workers == ()
     assert snapshot.malformed["set_key"] == 3
+
+
+def test_delayed_job_total_is_counted_in_bounded_slices(redis_client: redis.Redis) -> None:
+    """12,000 timestamps at 5,000 per scrape: the total appears on the third scrape; overdue is exact at once."""
+    from resque_exporter.resque.keys import Keys
+    from resque_exporter.resque.plugins import DELAYED_SLICE
+
+    keys, now = Keys(), int(redis_now(redis_client))
+    pipe = redis_client.pipeline(transaction=False)
+    for n in range(12_000):
+        due = now - 3600 + n if n < 7 else now + 60 + n  # 7 overdue
+        pipe.rpush(keys.delayed_list(due), json.dumps({"class": "J", "args": [n], "queue": "q"}))
+        pipe.zadd(keys.delayed_schedule, {str(due): due})
+    pipe.execute()
+    store = DataStore(redis_client)
+    states = [store.read_snapshot().scheduler for _ in range(3)]
+    assert DELAYED_SLICE == 5000
+    assert [s.jobs if s else "failed" for s in states] == [None, None, 12_000]
+    assert all(s is not None and (s.timestamps, s.overdue_timestamps, s.overdue_jobs) == (12_000, 7, 7) for s in states)

@@ -52,7 +52,7 @@ def sample_snapshot() -> Snapshot:
         scheduler=SchedulerState(
             timestamps=5,
             jobs=9,
-            jobs_complete=True,
+            jobs_as_of=NOW - 1,
             overdue_timestamps=2,
             overdue_jobs=3,
             oldest_overdue_at=NOW - 75,

@@ -1,23 +1,22 @@
--- resque-scheduler's delayed jobs in one call, so 100k timestamps never cost 100k round trips.
+-- resque-scheduler's delayed jobs, bounded per call so a 100k-timestamp schedule never blocks Redis long.
 -- KEYS[1] = delayed_queue_schedule (ZSET, member = score = epoch seconds)
 -- ARGV[1] = prefix of the `delayed:<epoch>` lists, ARGV[2] = overdue cutoff (epoch seconds),
--- ARGV[3] = most timestamps whose lists are counted (the rest is reported as not counted)
--- Returns {timestamps, jobs in counted lists, counted timestamps, overdue timestamps counted,
---          overdue jobs, oldest overdue epoch or -1}
-local limit = tonumber(ARGV[3])
+-- ARGV[3] = rank where this call's slice of the job count starts, ARGV[4] = slice size,
+-- ARGV[5] = most overdue timestamps whose lists are counted
+-- Returns {timestamps, jobs in the slice, timestamps in the slice, overdue timestamps,
+--          overdue jobs (in the first ARGV[5] overdue timestamps), oldest overdue epoch or -1}
 local timestamps = redis.call('ZCARD', KEYS[1])
-local members = redis.call('ZRANGE', KEYS[1], 0, limit - 1, 'WITHSCORES')
-local jobs, counted, overdue, overdue_jobs, oldest = 0, 0, 0, 0, -1
-local cutoff = tonumber(ARGV[2])
-for i = 1, #members, 2 do
-  local n = redis.call('LLEN', ARGV[1] .. members[i])
-  local due = tonumber(members[i + 1])
-  jobs = jobs + n
-  counted = counted + 1
-  if due <= cutoff then
-    overdue = overdue + 1
-    overdue_jobs = overdue_jobs + n
-    if oldest < 0 then oldest = due end
-  end
+local start = tonumber(ARGV[3])
+local slice = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[4]) - 1)
+local jobs = 0
+for _, member in ipairs(slice) do
+  jobs = jobs + redis.call('LLEN', ARGV[1] .. member)
 end
-return {timestamps, jobs, counted, overdue, overdue_jobs, oldest}
+local overdue = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[5]))
+local overdue_jobs, oldest = 0, -1
+for i = 1, #due, 2 do
+  overdue_jobs = overdue_jobs + redis.call('LLEN', ARGV[1] .. due[i])
+  if oldest < 0 then oldest = tonumber(due[i + 1]) end
+end
+return {timestamps, jobs, #slice, overdue, overdue_jobs, oldest}
