@@ -14,6 +14,7 @@ from . import __version__
 from .config import ConfigError, ExporterConfig, config_from_flags, load_config
 from .http.exporter_app import create_exporter_app
 from .resque.datastore import DataStore
+from .scrape.runtime import Runtime, config_file_loader, reload_on_sighup
 from .scrape.scraper import Scraper, Target
 from .scrape.targets import targets_from_config
 
@@ -74,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="listen_address",
         default=_env("RESQUE_EXPORTER_WEB_LISTEN_ADDRESS", DEFAULT_LISTEN_ADDRESS),
         help="host:port to serve on (env RESQUE_EXPORTER_WEB_LISTEN_ADDRESS; default :9447, all interfaces).",
+    )
+    parser.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        default=_env("RESQUE_EXPORTER_WEB_ENABLE_LIFECYCLE", "") in ("1", "true", "yes"),
+        help="Allow POST /-/reload (unauthenticated, so off by default; SIGHUP always reloads).",
     )
     parser.add_argument(
         "--log.level",
@@ -137,32 +145,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
 
-    targets = targets_from_config(config)
-    _serve(targets, host, port, args.log_level)
+    loader = config_file_loader(args.config_file) if args.config_file else None
+    runtime = Runtime(Scraper(targets_from_config(config)), loader=loader)
+    _serve(runtime, host, port, args.log_level, enable_lifecycle=args.enable_lifecycle)
     return 0
 
 
-def _serve(targets: list[Target], host: str, port: int, log_level: str) -> None:
-    scraper = Scraper(targets)
-    app = create_exporter_app(scraper, {t.name: t.description for t in targets})
+def _serve(runtime: Runtime, host: str, port: int, log_level: str, *, enable_lifecycle: bool = False) -> None:
+    """Serve until SIGINT/SIGTERM (handled by uvicorn); SIGHUP reloads the config meanwhile."""
+    app = create_exporter_app(runtime, enable_lifecycle=enable_lifecycle)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     log.info(
-        "resque-exporter %s serving %d Resques on http://%s:%d/metrics",
+        "resque-exporter %s serving %d Resques on http://%s:%d/metrics (reload: %s)",
         __version__,
-        len(targets),
+        len(runtime.names()),
         shown,
         port,
+        ("SIGHUP or POST /-/reload" if enable_lifecycle else "SIGHUP") if runtime.reloadable else "no config file",
     )
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="warning" if log_level != "debug" else "info",
-            access_log=log_level == "debug",
-        )
+        with reload_on_sighup(runtime):
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                log_level="warning" if log_level != "debug" else "info",
+                access_log=log_level == "debug",
+            )
     finally:
-        scraper.close()
+        runtime.close()
 
 
 def _serve_demo(host: str, port: int, log_level: str) -> int:
@@ -177,7 +188,7 @@ def _serve_demo(host: str, port: int, log_level: str) -> int:
         ]
         shown = "localhost" if host in ("0.0.0.0", "::") else host
         print(f"resque-exporter demo: open http://{shown}:{port}/metrics  (Ctrl-C to stop)", flush=True)
-        _serve(targets, host, port, log_level)
+        _serve(Runtime(Scraper(targets)), host, port, log_level)  # no loader: the demo cannot reload
     finally:
         demo.stop()
     return 0

@@ -9,6 +9,8 @@ from prometheus_client.registry import Collector
 
 from .. import __version__
 from ..metrics.families import exporter_families, resque_families
+from ..metrics.reload import reload_families
+from .runtime import Runtime
 from .scraper import Scraper
 
 
@@ -29,13 +31,19 @@ class ResqueCollector(Collector):
 
 
 class ExporterCollector(Collector):
-    """The exporter's own metrics (served on /metrics only)."""
+    """The exporter's own metrics (served on /metrics only, never on /probe).
 
-    def __init__(self, scraper: Scraper) -> None:
-        self._scraper = scraper
+    Reads the runtime at collect() time, so failures counted by a ResqueCollector registered before it
+    in the same registry already show in this scrape.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
 
     def collect(self) -> Iterator[Metric]:
-        yield from exporter_families(__version__, self._scraper.error_counts, list(self._scraper.targets))
+        yield from exporter_families(__version__, self._runtime.error_counts(), self._runtime.names())
+        status = self._runtime.status
+        yield from reload_families(status.successful, status.last_success_timestamp_seconds)
 
     def describe(self) -> Iterable[Metric]:
-        return exporter_families(__version__, {}, [])
+        return [*exporter_families(__version__, {}, []), *reload_families(True, 0.0)]

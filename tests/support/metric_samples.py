@@ -9,6 +9,7 @@ from prometheus_client.registry import Collector
 
 from resque_exporter.config.settings import ExporterConfig
 from resque_exporter.metrics.families import Reading, exporter_families, resque_families
+from resque_exporter.metrics.reload import reload_families
 from resque_exporter.resque.failure_scan import FailureBreakdown
 from resque_exporter.resque.plugins import RetryCount, SchedulerState
 from resque_exporter.resque.snapshot import QueueHead, RedisInfo, RunningJob, Snapshot, Worker
@@ -81,6 +82,7 @@ class _Fixed(Collector):
     def collect(self):  # type: ignore[no-untyped-def]
         yield from resque_families(self._readings)
         yield from exporter_families("0.1.0", {("main", "timeout"): 2}, ["main", "down"])
+        yield from reload_families(True, NOW - 3600)
 
 
 def registry_for(readings: list[Reading]) -> CollectorRegistry:
