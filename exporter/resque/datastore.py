@@ -64,6 +64,10 @@ class DataStore(RemediationMixin):
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
 
+    def close(self) -> None:
+        """Release the client's connections (a reload replaces this DataStore)."""
+        self._client.close()
+
     def read_snapshot(self) -> Snapshot:
         """One consistent read; raises redis.RedisError only when Redis itself cannot be read.
 

@@ -101,4 +101,7 @@ class Scraper:
         return Reading(target.name, self._clock() - start, None, reason, target.thresholds)
 
     def close(self) -> None:
+        """Stop taking reads and release every target's Redis connections."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for target in self.targets.values():
+            target.datastore.close()
