@@ -1,0 +1,31 @@
+"""Remediation actions (retry, remove, unregister), their authorisation and their audit trail.
+
+No HTTP here: :class:`RemediationService` calls the DataStore's atomic mutations, decides the outcome
+and audits it; the sidecar app only routes, authenticates and serializes.
+"""
+
+from .audit import AUDIT_LOGGER, Audit
+from .auth import Principal, TokenFileError, TokenStore, bearer_token, load_tokens
+from .errors import ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
+from .service import BulkOutcome, RemediationService, ResqueHandle, handles_from_config
+
+__all__ = [
+    "AUDIT_LOGGER",
+    "ActionError",
+    "Audit",
+    "BulkOutcome",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "Principal",
+    "Refused",
+    "RemediationService",
+    "ResqueHandle",
+    "Stale",
+    "TokenFileError",
+    "TokenStore",
+    "Unavailable",
+    "bearer_token",
+    "handles_from_config",
+    "load_tokens",
+]

@@ -1,0 +1,58 @@
+"""Why an action did not happen, as typed errors the HTTP layer turns into status codes.
+
+The ``outcome`` of each error is also its audit outcome and its counter label, so the log, the
+metric and the response always agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .audit import Outcome
+
+
+class ActionError(Exception):
+    """An action or read that was refused; ``details`` is extra, machine-readable context."""
+
+    outcome: ClassVar[Outcome]
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(ActionError):
+    """No such Resque, entry, job or worker."""
+
+    outcome = "not_found"
+
+
+class Stale(ActionError):
+    """What the caller saw has changed or gone since: reload and decide again."""
+
+    outcome = "stale"
+
+
+class Refused(ActionError):
+    """Not allowed in the current state (already retried, worker alive, not retryable)."""
+
+    outcome = "refused"
+
+
+class Invalid(ActionError):
+    """A malformed id, a contradictory filter, an unknown failure list."""
+
+    outcome = "invalid"
+
+
+class Unavailable(ActionError):
+    """This Resque's Redis cannot be reached or refuses to work; other Resques are unaffected."""
+
+    outcome = "unavailable"
+
+
+class Forbidden(ActionError):
+    """A read-only token asked for an action."""
+
+    outcome = "forbidden"

@@ -1,0 +1,368 @@
+"""The sidecar's actions: call the DataStore, decide the outcome, and audit it. No HTTP here.
+
+Each Resque has its own DataStore and Redis client, so a Redis that is down makes only that Resque's
+calls fail (:class:`Unavailable`). Every action, refused or done, leaves one audit line and one count.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+from ..config import ExporterConfig
+from ..resque.connect import redis_client
+from ..resque.datastore import DataStore
+from ..resque.mutations import (
+    FailedAction,
+    FailedActionResult,
+    FailedFilter,
+    FailedPage,
+    QueuedPage,
+    QueuedRemoval,
+    SkipReason,
+    UnknownFailureList,
+    UnregisterResult,
+    WorkerStatus,
+    WorkersView,
+    is_element_id,
+)
+from .audit import Action, Audit, Outcome
+from .auth import Principal
+from .errors import ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STUCK_AFTER_SECONDS = 3600.0  # resque-brain alerted on jobs running longer than an hour
+MAX_REASON_LENGTH = 500
+# redis_client() pools at most 8 connections and fails beyond; HTTP runs requests in a larger thread
+# pool, so calls into one Resque wait for a slot instead of failing.
+REDIS_SLOTS = 8
+
+
+@dataclass(frozen=True)
+class ResqueHandle:
+    """One configured Resque as the sidecar uses it."""
+
+    name: str
+    store: DataStore
+    prune_interval_seconds: float = 300.0
+    slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(REDIS_SLOTS))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@dataclass
+class BulkOutcome:
+    """A bulk action's result: ids changed (dry run: that would change) and entries left alone, with why."""
+
+    changed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, SkipReason]] = field(default_factory=list)
+
+
+def handles_from_config(config: ExporterConfig) -> dict[str, ResqueHandle]:
+    """A DataStore per configured Resque; nothing connects until the first call."""
+    handles = {}
+    for name, settings in config.resques.items():
+        password = settings.password.get_secret_value() if settings.password is not None else None
+        client = redis_client(settings.redis_url, password=password, timeout_seconds=settings.timeout_seconds)
+        store = DataStore(
+            client,
+            settings.namespace,
+            declared_queues=settings.queues,
+            timezone_=settings.tz,
+            prune_interval_seconds=settings.prune_interval_seconds,
+        )
+        handles[name] = ResqueHandle(name, store, settings.prune_interval_seconds)
+    return handles
+
+
+class RemediationService:
+    """Reads and actions on every configured Resque, on behalf of an authenticated principal."""
+
+    def __init__(
+        self,
+        resques: Mapping[str, ResqueHandle],
+        audit: Audit,
+        *,
+        stuck_after_seconds: float = DEFAULT_STUCK_AFTER_SECONDS,
+    ) -> None:
+        self._resques = dict(resques)
+        self.audit = audit
+        self.stuck_after_seconds = stuck_after_seconds
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._resques)
+
+    def handle(self, resque: str) -> ResqueHandle:
+        handle = self._resques.get(resque)
+        if handle is None:
+            raise NotFound(f"no Resque named {resque!r} is configured", resques=self.names)
+        return handle
+
+    @contextmanager
+    def _redis(self, handle: ResqueHandle) -> Iterator[DataStore]:
+        """Map Redis failures to typed errors for this Resque only."""
+        with handle.slots:
+            try:
+                yield handle.store
+            except UnknownFailureList as exc:
+                raise Invalid(f"no failure list named {exc.args[0]!r} in Resque {handle.name!r}") from None
+            except redis.ResponseError as exc:
+                first = str(exc).split("\n", 1)[0]
+                if first.startswith("WRONGTYPE"):
+                    raise Refused(f"Resque {handle.name!r}: a key does not hold what Resque stores there") from None
+                raise Unavailable(f"the Redis of Resque {handle.name!r} refused the command: {first}") from None
+            except redis.RedisError as exc:
+                log.warning("Redis of Resque %s unavailable: %s", handle.name, type(exc).__name__)
+                raise Unavailable(f"the Redis of Resque {handle.name!r} is unavailable") from None
+
+    @contextmanager
+    def _action(
+        self, principal: Principal, resque: str, action: Action, ids: Sequence[str] = (), **details: object
+    ) -> Iterator[ResqueHandle]:
+        """Check the role, and audit an action that fails; a successful one audits itself."""
+        try:
+            if not principal.may_act:
+                raise Forbidden(f"token {principal.name!r} is read-only; actions need an operator token")
+            yield self.handle(resque)
+        except ActionError as exc:
+            self.audit.record(
+                actor=principal.name,
+                resque=resque,
+                action=action,
+                outcome=exc.outcome,
+                ids=ids,
+                error=exc.message,
+                **details,
+            )
+            raise
+
+    def _done(
+        self, principal: Principal, resque: str, action: Action, outcome: Outcome, ids: Sequence[str], **details: object
+    ) -> None:
+        self.audit.record(actor=principal.name, resque=resque, action=action, outcome=outcome, ids=ids, **details)
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def list_failed(self, resque: str, flt: FailedFilter, *, offset: int, limit: int) -> FailedPage:
+        _check_filter(flt)
+        handle = self.handle(resque)
+        with self._redis(handle) as store:
+            return store.read_failed(flt, offset=offset, limit=limit)
+
+    def list_queued(self, resque: str, queue: str, *, offset: int, limit: int, job_class: str | None) -> QueuedPage:
+        handle = self.handle(resque)
+        with self._redis(handle) as store:
+            return store.read_queued(queue, offset=offset, limit=limit, job_class=job_class)
+
+    def list_workers(self, resque: str) -> WorkersView:
+        handle = self.handle(resque)
+        with self._redis(handle) as store:
+            return store.read_workers(
+                prune_interval_seconds=handle.prune_interval_seconds, stuck_after_seconds=self.stuck_after_seconds
+            )
+
+    # -- failure entries -----------------------------------------------------------------------------
+    def act_failed(
+        self,
+        principal: Principal,
+        resque: str,
+        entry_id: str,
+        action: FailedAction,
+        *,
+        index: int | None = None,
+        list_name: str | None = None,
+        force: bool = False,
+    ) -> FailedActionResult:
+        """Retry, retry-and-remove or remove one entry by id; ``index`` is where the caller saw it."""
+        details = {"list": list_name, "index": index, "force": force or None}
+        with self._action(principal, resque, action, [entry_id], **details) as handle:
+            if not is_element_id(entry_id):
+                raise Invalid(f"{entry_id!r} is not an entry id (32 lowercase hex characters)")
+            with self._redis(handle) as store:
+                entry = store.find_failed(entry_id, list_name=list_name, index=index)
+                if entry is None:
+                    if index is not None:
+                        raise Stale(
+                            f"failed entry {entry_id} is no longer in the list: it was removed or changed since "
+                            "it was read; reload the list"
+                        )
+                    raise NotFound(f"no failed entry with id {entry_id} in Resque {resque!r}")
+                result = store.act_on_failed(entry, action, force=force)
+            if result.outcome == "gone":
+                raise Stale(f"failed entry {entry_id} was removed or changed while acting on it; nothing was done")
+            if result.outcome == "already_retried":
+                raise Refused(
+                    f"failed entry {entry_id} was already retried at {entry.retried_at}; "
+                    "pass force=true to retry it again",
+                    retried_at=entry.retried_at,
+                )
+            if result.outcome == "not_retryable":
+                raise Refused(f"failed entry {entry_id} has no payload class or queue to retry it to")
+            self._done(
+                principal,
+                resque,
+                action,
+                "ok",
+                [entry_id],
+                list=entry.list_name,
+                queue=entry.queue,
+                new_id=result.new_id,
+                force=force or None,
+            )
+            return result
+
+    def bulk_failed(
+        self,
+        principal: Principal,
+        resque: str,
+        action: FailedAction,
+        flt: FailedFilter,
+        *,
+        dry_run: bool,
+        force: bool = False,
+        limit: int | None = None,
+    ) -> BulkOutcome:
+        """The same action on every entry a filter selects, in bounded chunks; a dry run changes nothing."""
+        audit_action = _BULK_ACTIONS[action]
+        details = {"filter": _filter_details(flt), "dry_run": dry_run, "force": force or None, "limit": limit}
+        with self._action(principal, resque, audit_action, (), **details) as handle:
+            _check_filter(flt)
+            outcome = BulkOutcome()
+            with self._redis(handle) as store:
+                for part in store.bulk_failed(action, flt, force=force, dry_run=dry_run, limit=limit):
+                    outcome.changed += part.changed
+                    outcome.skipped += part.skipped
+            self._done(
+                principal,
+                resque,
+                audit_action,
+                "dry_run" if dry_run else "ok",
+                outcome.changed,
+                skipped=len(outcome.skipped),
+                **details,
+            )
+            return outcome
+
+    # -- queued jobs ---------------------------------------------------------------------------------
+    def remove_queued(
+        self,
+        principal: Principal,
+        resque: str,
+        queue: str,
+        *,
+        ids: Sequence[str] = (),
+        job_class: str | None = None,
+        dry_run: bool,
+    ) -> QueuedRemoval:
+        """Remove exact jobs by id (every copy) or every job of a class (ActiveJob unwrapped)."""
+        details = {"queue": queue, "class": job_class, "dry_run": dry_run}
+        with self._action(principal, resque, "remove_queued", list(ids), **details) as handle:
+            if bool(ids) == (job_class is not None):
+                raise Invalid("give either `ids` or `class`, not both and not neither")
+            bad = [i for i in ids if not is_element_id(i)]
+            if bad:
+                raise Invalid(f"not job ids (32 lowercase hex characters): {', '.join(repr(b) for b in bad[:5])}")
+            with self._redis(handle) as store:
+                removal = store.remove_queued(queue, ids=ids, job_class=job_class, dry_run=dry_run)
+            self._done(
+                principal,
+                resque,
+                "remove_queued",
+                "dry_run" if dry_run else "ok",
+                removal.removed,
+                missing=removal.missing or None,
+                **details,
+            )
+            return removal
+
+    # -- workers -------------------------------------------------------------------------------------
+    def unregister(
+        self, principal: Principal, resque: str, worker_id: str, *, force: bool = False, reason: str | None = None
+    ) -> UnregisterResult:
+        """Unregister a dead worker; a live one only with ``force`` and a reason (it stays running!)."""
+        details = {"force": force or None, "reason": reason}
+        with self._action(principal, resque, "unregister", [worker_id], **details) as handle:
+            if force and not (reason and reason.strip()):
+                raise Invalid("force needs a reason (it is written to the audit log)")
+            if reason is not None and len(reason) > MAX_REASON_LENGTH:
+                raise Invalid(f"reason is longer than {MAX_REASON_LENGTH} characters")
+            with self._redis(handle) as store:
+                result = store.unregister_worker(
+                    worker_id,
+                    prune_interval_seconds=handle.prune_interval_seconds,
+                    stuck_after_seconds=self.stuck_after_seconds,
+                    force=force,
+                )
+            if result.outcome == "not_found":
+                raise NotFound(f"no worker {worker_id!r} in Resque {resque!r}")
+            if result.outcome == "alive":
+                assert result.worker is not None
+                raise Refused(_alive_message(result.worker), **_kill_hint(result.worker))
+            if result.outcome == "malformed":
+                raise Refused(f"worker:{worker_id} holds a value Resque never writes; pass force to unregister anyway")
+            if result.outcome == "changed":
+                raise Stale(f"worker {worker_id!r} kept changing (heartbeat or job); try again")
+            self._done(
+                principal,
+                resque,
+                "unregister",
+                "ok",
+                [worker_id],
+                exception=result.exception,
+                failure_id=result.failure_id,
+                failure_list=result.failure_list,
+                **details,
+            )
+            return result
+
+
+_BULK_ACTIONS: dict[FailedAction, Action] = {
+    "retry": "bulk_retry",
+    "retry_and_remove": "bulk_retry_and_remove",
+    "remove": "bulk_remove",
+}
+
+
+def _check_filter(flt: FailedFilter) -> None:
+    older, newer = flt.older_than_seconds, flt.newer_than_seconds
+    if older is not None and newer is not None and older > newer:
+        raise Invalid(f"older_than_seconds ({older:g}) > newer_than_seconds ({newer:g}): nothing can match")
+
+
+def _filter_details(flt: FailedFilter) -> dict[str, object]:
+    return {key: value for key, value in asdict(flt).items() if value is not None}
+
+
+def _alive_message(worker: WorkerStatus) -> str:
+    if worker.heartbeat is None:
+        why = "it has no heartbeat (Resque < 1.26 or another client), so it cannot be shown dead"
+    else:
+        why = f"its heartbeat is {worker.heartbeat_age_seconds or 0:.0f} s old, within the prune interval"
+    return (
+        f"worker {worker.id!r} is alive ({why}). Unregistering does not stop a process: it would keep "
+        "working, invisible. A stuck job cannot be killed through Redis; signal the process instead "
+        "(see `signal`), or pass force=true with a reason if the process is known to be gone."
+    )
+
+
+def _kill_hint(worker: WorkerStatus) -> dict[str, object]:
+    working = worker.state in ("working", "stuck")
+    return {
+        "state": worker.state,
+        "host": worker.host,
+        "pid": worker.pid,
+        "signal": "USR1" if working else "QUIT",
+        "advice": (
+            f"on {worker.host}: kill -USR1 {worker.pid} kills the child running the job; the worker goes on"
+            if working
+            else f"on {worker.host}: kill -QUIT {worker.pid} stops the worker gracefully"
+        ),
+        "running_seconds": worker.running_seconds,
+    }

@@ -1,0 +1,161 @@
+"""`resque-sidecar` as a real process on loopback: flags, startup errors, an audited action; stopped afterwards."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from resque_exporter.actions.audit import ACTIONS
+from resque_exporter.sidecar_cli import build_parser
+
+from support.fixtures import load_dump, seed_dump
+from support.redis_server import free_port
+
+TOKEN = "cli-operator-token-0123456789abcdef"
+
+
+def command() -> list[str]:
+    binary = shutil.which("resque-sidecar")
+    return [binary] if binary else [sys.executable, "-m", "resque_exporter.sidecar_cli"]
+
+
+@pytest.fixture
+def files(tmp_path: Path, redis_url: str) -> tuple[Path, Path]:
+    config = tmp_path / "config.yml"
+    config.write_text(f"resques:\n  main: {{redis_url: '{redis_url}'}}\n", encoding="utf-8")
+    (tmp_path / "alice.token").write_text(TOKEN + "\n", encoding="utf-8")
+    tokens = tmp_path / "tokens.yml"
+    tokens.write_text("tokens:\n  - {name: alice, role: operator, token_file: alice.token}\n", encoding="utf-8")
+    return config, tokens
+
+
+@pytest.fixture
+def sidecar(files: tuple[Path, Path]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    config, tokens = files
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            *command(),
+            *("--config.file", str(config), "--auth.tokens-file", str(tokens)),
+            *("--web.listen-address", f"127.0.0.1:{port}", "--worker.stuck-after", "60"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, proc.communicate()[0]
+            try:
+                if httpx.get(f"{base}/-/healthy", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "sidecar never became healthy"
+                time.sleep(0.05)  # polling interval while the server binds; the deadline bounds the wait
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_defaults_listen_on_loopback_only() -> None:
+    args = build_parser().parse_args(["--config.file", "c.yml", "--auth.tokens-file", "t.yml"])
+    assert args.listen_address == "127.0.0.1:9448"
+    assert args.stuck_after == 3600.0
+
+
+def test_serves_the_api_and_audits_actions(
+    sidecar: tuple[str, subprocess.Popen[str]], redis_client: redis.Redis
+) -> None:
+    base, proc = sidecar
+    seed_dump(redis_client, load_dump("v3-default"))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(f"{base}/api/v1/resques/main/failed", timeout=5).status_code == 401
+    entry = httpx.get(f"{base}/api/v1/resques/main/failed", headers=headers, timeout=5).json()["entries"][0]
+    response = httpx.post(
+        f"{base}/api/v1/resques/main/failed/{entry['id']}/retry-and-remove",
+        headers=headers,
+        json={"index": entry["index"]},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    assert (
+        httpx.get(f"{base}/api/v1/resques/main/workers", headers=headers, timeout=5).json()["stuck_after_seconds"] == 60
+    )
+    assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"] == "resque-sidecar"
+    proc.terminate()
+    output = proc.communicate(timeout=10)[0]
+    audit = [line for line in output.splitlines() if "logger=resque_exporter.audit" in line]
+    assert len(audit) == 1
+    record = json.loads(audit[0].split(" msg=", 1)[1])
+    assert record["actor"] == "alice" and record["action"] == "retry_and_remove" and record["outcome"] == "ok"
+    assert TOKEN not in output
+
+
+@pytest.mark.parametrize(
+    ("tokens_text", "message"),
+    [
+        ("tokens: [{name: a, role: operator, token: short}]", "shorter than 24 characters"),
+        ("tokens: []", "at least 1 item"),
+    ],
+)
+def test_bad_tokens_file_exits_1_naming_the_problem(files: tuple[Path, Path], tokens_text: str, message: str) -> None:
+    config, tokens = files
+    tokens.write_text(tokens_text, encoding="utf-8")
+    result = subprocess.run(
+        [*command(), "--config.file", str(config), "--auth.tokens-file", str(tokens)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1 and message in result.stderr
+
+
+def test_required_flags(files: tuple[Path, Path]) -> None:
+    config, _ = files
+    result = subprocess.run([*command(), "--config.file", str(config)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "--auth.tokens-file" in result.stderr
+
+
+def test_bad_config_exits_1(files: tuple[Path, Path], tmp_path: Path) -> None:
+    _, tokens = files
+    config = tmp_path / "bad.yml"
+    config.write_text("resques:\n  main: {redis_ur: x}\n", encoding="utf-8")
+    result = subprocess.run(
+        [*command(), "--config.file", str(config), "--auth.tokens-file", str(tokens)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1 and "redis_ur" in result.stderr
+
+
+def test_docs_flag_table_matches_the_parser() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sidecar.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(--[a-z.-]+)` \|", docs, flags=re.M))
+    flags = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option not in ("--help", "--version")
+    }
+    assert documented == flags
+    for action in ACTIONS:
+        assert f"`{action}`" in docs
