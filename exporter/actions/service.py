@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import redis
 
 from ..config import ExporterConfig
-from ..resque.connect import redis_client
+from ..resque.connect import datastore_for
 from ..resque.datastore import DataStore
 from ..resque.mutations import (
     FailedAction,
@@ -69,15 +69,7 @@ def handles_from_config(config: ExporterConfig) -> dict[str, ResqueHandle]:
     """A DataStore per configured Resque; nothing connects until the first call."""
     handles = {}
     for name, settings in config.resques.items():
-        password = settings.password.get_secret_value() if settings.password is not None else None
-        client = redis_client(settings.redis_url, password=password, timeout_seconds=settings.timeout_seconds)
-        store = DataStore(
-            client,
-            settings.namespace,
-            declared_queues=settings.queues,
-            timezone_=settings.tz,
-            prune_interval_seconds=settings.prune_interval_seconds,
-        )
+        store = datastore_for(settings)
         handles[name] = ResqueHandle(name, store, settings.prune_interval_seconds)
     return handles
 

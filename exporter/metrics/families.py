@@ -8,11 +8,11 @@ and its read duration: no stale numbers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
+from .builders import counter, gauge
 from .failures import failure_families
 from .health import health_families
 from .reading import ERROR_REASONS, Reading
@@ -21,83 +21,53 @@ from .thresholds import threshold_families
 __all__ = ["ERROR_REASONS", "Reading", "exporter_families", "resque_families"]
 
 
-@dataclass
 class _Families:
-    up: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
-            "resque_up", "1 if this scrape read the Resque's Redis, 0 if it could not.", labels=["resque"]
-        )
-    )
-    duration: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
+    """The core families of one scrape (the metric names issue 3 made the public contract)."""
+
+    def __init__(self) -> None:
+        self.up = gauge("resque_up", "1 if this scrape read the Resque's Redis, 0 if it could not.")
+        self.duration = gauge(
             "resque_scrape_duration_seconds",
             "Seconds this scrape spent reading the Resque's Redis (until the timeout when it failed).",
-            labels=["resque"],
         )
-    )
-    queue_jobs: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
+        self.queue_jobs = gauge(
             "resque_queue_jobs",
             "Jobs waiting in the queue (LLEN of queue:<queue>; 0 for a known queue whose list is gone).",
-            labels=["resque", "queue"],
+            "queue",
         )
-    )
-    processed: CounterMetricFamily = field(
-        default_factory=lambda: CounterMetricFamily(
-            "resque_processed_jobs",
-            "Jobs processed, successful or not (stat:processed).",
-            labels=["resque"],
-        )
-    )
-    failed: CounterMetricFamily = field(
-        default_factory=lambda: CounterMetricFamily(
+        self.processed = counter("resque_processed_jobs", "Jobs processed, successful or not (stat:processed).")
+        self.failed = counter(
             "resque_failed_jobs",
             "Jobs whose perform raised (stat:failed; dirty exits of killed workers are not counted).",
-            labels=["resque"],
         )
-    )
-    failed_list: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
+        self.failed_list = gauge(
             "resque_failed_list_jobs",
             "Entries in a failure list (`failed`, or each <queue>_failed of RedisMultiQueue).",
-            labels=["resque", "list"],
+            "list",
         )
-    )
-    workers: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
+        self.workers = gauge(
             "resque_workers",
             "Registered workers (members of `workers`) by state: working has a worker:<id> job.",
-            labels=["resque", "state"],
+            "state",
         )
-    )
-    queue_workers: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
+        self.queue_workers = gauge(
             "resque_queue_workers",
             "Registered workers that poll the queue, with `*` and globs expanded as Resque does.",
-            labels=["resque", "queue"],
+            "queue",
         )
-    )
-    running: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
-            "resque_running_jobs",
-            "Jobs being worked right now, by the queue they came from.",
-            labels=["resque", "queue"],
+        self.running = gauge(
+            "resque_running_jobs", "Jobs being worked right now, by the queue they came from.", "queue"
         )
-    )
-    oldest_running: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
+        self.oldest_running = gauge(
             "resque_oldest_running_job_age_seconds",
             "Age of the longest-running job of the queue: Redis TIME minus the job's run_at.",
-            labels=["resque", "queue"],
+            "queue",
         )
-    )
-    malformed: GaugeMetricFamily = field(
-        default_factory=lambda: GaugeMetricFamily(
+        self.malformed = gauge(
             "resque_malformed_records",
             "Records skipped in this scrape because Resque would never have written them, by kind.",
-            labels=["resque", "kind"],
+            "kind",
         )
-    )
 
     def all(self) -> list[Metric]:
         return list(vars(self).values())

@@ -6,52 +6,49 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from ..resque.snapshot import Snapshot, running_age_by_class, worker_health
+from .builders import counter, gauge
 from .reading import Reading
 
 # Job classes kept apart in resque_running_job_age_seconds; the rest are summed up as `other`.
 MAX_RUNNING_CLASSES = 20
 
 
-def _gauge(name: str, documentation: str, *labels: str) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, labels=["resque", *labels])
-
-
 def health_families(readings: Iterable[Reading]) -> list[Metric]:
     readings = list(readings)
-    dead = _gauge(
+    dead = gauge(
         "resque_dead_workers",
         "Registered workers whose heartbeat is older than the prune interval (Redis TIME): dead, not merely busy.",
     )
-    no_beat = _gauge(
+    no_beat = gauge(
         "resque_workers_without_heartbeat",
         "Registered workers with no workers:heartbeat entry (Resque < 1.26 or other clients); never pruned.",
     )
-    orphans = _gauge("resque_orphan_heartbeats", "workers:heartbeat entries of workers that are not registered.")
-    oldest_beat = _gauge(
+    orphans = gauge("resque_orphan_heartbeats", "workers:heartbeat entries of workers that are not registered.")
+    oldest_beat = gauge(
         "resque_oldest_heartbeat_age_seconds", "Age of the stalest heartbeat of a registered worker, by Redis TIME."
     )
-    wait = _gauge(
+    wait = gauge(
         "resque_queue_oldest_job_age_seconds",
         "How long the job at the head of the queue has waited: from its payload's enqueue time (ActiveJob "
         "enqueued_at/scheduled_at, resque-clues, pyres) when it carries one, otherwise since this exporter first "
         "saw it at the head (a lower bound, see resque_queue_oldest_job_age_estimated). 0 when the queue is empty.",
         "queue",
     )
-    estimated = _gauge(
+    estimated = gauge(
         "resque_queue_oldest_job_age_estimated",
         "1 when resque_queue_oldest_job_age_seconds is estimated from when the exporter first saw the head job.",
         "queue",
     )
-    running_age = _gauge(
+    running_age = gauge(
         "resque_running_job_age_seconds",
         f"Age of the oldest running job by queue and job class (top {MAX_RUNNING_CLASSES} classes, rest `other`).",
         "queue",
         "class",
     )
-    paused = _gauge("resque_paused", "1 when pause-all-workers is set: every worker of this Resque is paused.")
+    paused = gauge("resque_paused", "1 when pause-all-workers is set: every worker of this Resque is paused.")
     fams: list[Metric] = [dead, no_beat, orphans, oldest_beat, wait, estimated, running_age, paused]
     for reading in readings:
         snap = reading.snapshot
@@ -78,30 +75,30 @@ def _snapshots(readings: Iterable[Reading]) -> Iterable[tuple[str, Snapshot]]:
 
 
 def _scheduler_families(readings: Iterable[Reading]) -> list[Metric]:
-    timestamps = _gauge("resque_delayed_timestamps", "resque-scheduler: entries of delayed_queue_schedule.")
-    jobs = _gauge(
+    timestamps = gauge("resque_delayed_timestamps", "resque-scheduler: entries of delayed_queue_schedule.")
+    jobs = gauge(
         "resque_delayed_jobs",
         "resque-scheduler: jobs in the delayed:<timestamp> lists, from the last complete counting pass "
         "(5000 timestamps are counted per scrape; see resque_delayed_jobs_age_seconds).",
     )
-    jobs_age = _gauge("resque_delayed_jobs_age_seconds", "Seconds since the pass behind resque_delayed_jobs completed.")
-    overdue = _gauge(
+    jobs_age = gauge("resque_delayed_jobs_age_seconds", "Seconds since the pass behind resque_delayed_jobs completed.")
+    overdue = gauge(
         "resque_overdue_delayed_jobs",
         "resque-scheduler: delayed jobs due longer ago than the grace period: the scheduler is not moving them.",
     )
-    max_overdue = _gauge(
+    max_overdue = gauge(
         "resque_delayed_max_overdue_seconds",
         "resque-scheduler: how long ago the most overdue delayed timestamp fell due, by Redis TIME (0: none).",
     )
-    lock = _gauge(
+    lock = gauge(
         "resque_scheduler_master_lock",
         "resque-scheduler: 1 when a master lock key exists (any of its three historical key forms).",
     )
-    retrying = _gauge(
+    retrying = gauge(
         "resque_retrying_jobs",
         "resque-retry: jobs mid-retry (resque-retry:* counter keys), from the last complete incremental SCAN.",
     )
-    retry_age = _gauge(
+    retry_age = gauge(
         "resque_retry_scan_age_seconds", "Seconds since the SCAN behind resque_retrying_jobs last completed."
     )
     for name, snap in _snapshots(readings):
@@ -122,12 +119,10 @@ def _scheduler_families(readings: Iterable[Reading]) -> list[Metric]:
 
 
 def _redis_families(readings: Iterable[Reading]) -> list[Metric]:
-    used = _gauge("resque_redis_memory_used_bytes", "Redis INFO used_memory of the Resque's Redis.")
-    limit = _gauge("resque_redis_memory_max_bytes", "Redis INFO maxmemory (0: no limit).")
-    evicted = CounterMetricFamily(
-        "resque_redis_evicted_keys", "Redis INFO evicted_keys: keys dropped for maxmemory.", labels=["resque"]
-    )
-    clients = _gauge("resque_redis_connected_clients", "Redis INFO connected_clients.")
+    used = gauge("resque_redis_memory_used_bytes", "Redis INFO used_memory of the Resque's Redis.")
+    limit = gauge("resque_redis_memory_max_bytes", "Redis INFO maxmemory (0: no limit).")
+    evicted = counter("resque_redis_evicted_keys", "Redis INFO evicted_keys: keys dropped for maxmemory.")
+    clients = gauge("resque_redis_connected_clients", "Redis INFO connected_clients.")
     for name, snap in _snapshots(readings):
         if snap.redis is None:
             continue

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from ..resque.snapshot import Snapshot, workers_per_queue
 from .reading import Reading
 
 _PER_QUEUE = {
@@ -44,8 +45,15 @@ def threshold_families(readings: Iterable[Reading]) -> list[Metric]:
         thresholds = reading.thresholds
         for field, family in per_resque.items():
             family.add_metric([reading.resque], float(getattr(thresholds, field)))
-        for queue in sorted(reading.snapshot.queues):
+        for queue in sorted(_queues_with_series(reading.snapshot)):
             effective = thresholds.for_queue(queue)
             for field, family in per_queue.items():
                 family.add_metric([reading.resque, queue], float(getattr(effective, field)))
     return [*per_queue.values(), *per_resque.values()]
+
+
+def _queues_with_series(snapshot: Snapshot) -> set[str]:
+    """Every queue some per-queue metric names: known queues, queues only a worker polls, and queues of
+    running jobs, so an alert can compare any of them with its threshold."""
+    running = {worker.job.queue for worker in snapshot.workers if worker.job is not None}
+    return set(snapshot.queues) | set(workers_per_queue(snapshot)) | running

@@ -7,6 +7,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .. import __version__
+from ..config.settings import ResqueSettings
+from .datastore import DataStore
 
 
 def redis_client(url: str, *, password: str | None, timeout_seconds: float) -> redis.Redis:
@@ -28,3 +30,17 @@ def redis_client(url: str, *, password: str | None, timeout_seconds: float) -> r
     if password is not None:
         kwargs["password"] = password
     return redis.Redis.from_url(url, **kwargs)
+
+
+def datastore_for(settings: ResqueSettings) -> DataStore:
+    """The DataStore of one configured Resque, on a scrape-tuned client (nothing connects yet)."""
+    password = settings.password.get_secret_value() if settings.password is not None else None
+    client = redis_client(settings.redis_url, password=password, timeout_seconds=settings.timeout_seconds)
+    return DataStore(
+        client,
+        settings.namespace,
+        declared_queues=settings.queues,
+        timezone_=settings.tz,
+        prune_interval_seconds=settings.prune_interval_seconds,
+        scheduler_grace_seconds=settings.scheduler_grace_seconds,
+    )

@@ -57,7 +57,8 @@ def test_thresholds_are_layered_defaults_file_resque_queue() -> None:
     assert value("resque_threshold_queue_jobs", resque="main", queue="default") == 500
     assert value("resque_threshold_queue_wait_seconds", resque="main", queue="mailers") == 60
     assert value("resque_threshold_queue_wait_seconds", resque="main", queue="default") == 600
-    assert value("resque_threshold_running_job_age_seconds", resque="main", queue="slow") is None  # not a queue
+    # `slow` is not in Resque's queue set, but a worker polls it and runs a job from it: it needs thresholds too.
+    assert value("resque_threshold_running_job_age_seconds", resque="main", queue="slow") == 3600
     assert value("resque_threshold_dead_workers", resque="main") == 1
     assert value("resque_threshold_failure_ratio", resque="main") == 0.05
     assert value("resque_threshold_redis_memory_ratio", resque="main") == 0.9

@@ -1,0 +1,483 @@
+"""End to end: real exporter -> real Prometheus (shipped rules) -> real Alertmanager (shipped routing) -> webhooks.
+
+Everything runs on 127.0.0.1 with ports the kernel picked and temporary storage. The fast profile scrapes
+and evaluates every second. The shipped alert rules are rendered with every `for:` cut to 2 s, and the
+shipped Alertmanager config with group_wait 1 s and its receivers pointed at an in-process HTTP server.
+Everything else is the shipped configuration. Prometheus discovers even static targets only after
+about 5 s (prometheus/prometheus#6913), so the first notification arrives after about 9 s.
+
+The Prometheus and Alertmanager binaries come from Debian (`prometheus`, `prometheus-alertmanager`).
+A missing binary fails the test; it never skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import yaml
+
+from support.exporter_process import ExporterProcess
+from support.redis_server import free_port
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+ALERT_RULES = DEPLOY / "prometheus" / "rules" / "resque-alerts.yml"
+RECORDING_RULES = DEPLOY / "prometheus" / "rules" / "resque-recording.yml"
+AM_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
+AM_TEMPLATES = DEPLOY / "alertmanager" / "templates"
+DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+RUNBOOK = "https://github.com/resque-exporter/resque-exporter/blob/main/docs/alerts.md#"
+PAGER_TOKEN = "e2e-pager-token"
+NOTIFICATION_TIMEOUT = 40.0  # seconds; notifications normally arrive after 9-10 s
+FAST_FOR = "2s"
+
+
+def binary(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise AssertionError(f"{' or '.join(names)} is required (Debian packages prometheus, prometheus-alertmanager)")
+
+
+# ------------------------------------------------------------------------------------------ webhook receiver
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Receiver:
+    """A tiny HTTP server that plays the pager webhook (/pager) and Slack (/slack)."""
+
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def got(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
+
+
+@contextmanager
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            with state.lock:
+                state.requests.append(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep the test output quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# ------------------------------------------------------------------------------------------ processes
+@dataclass
+class Service:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    base: str
+
+    def log_tail(self, lines: int = 25) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def services() -> Iterator[Callable[..., Service]]:
+    """Start processes with start(name, port, argv); each is stopped (by its own PID) at the end."""
+    started: list[Service] = []
+
+    def start(name: str, port: int, argv: list[str], log_dir: Path) -> Service:
+        log = log_dir / f"{name}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        service = Service(name, proc, log, f"http://127.0.0.1:{port}")
+        started.append(service)
+        wait_ready(service)
+        return service
+
+    try:
+        yield start
+    finally:
+        for service in started:
+            if service.proc.poll() is None:
+                service.proc.terminate()
+                try:
+                    service.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    service.proc.kill()
+                    service.proc.wait()
+
+
+def wait_ready(service: Service, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            raise AssertionError(f"{service.name} exited early:\n{service.log_tail()}")
+        try:
+            if httpx.get(f"{service.base}/-/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)  # polling interval while the server binds; the deadline bounds the wait
+    raise AssertionError(f"{service.name} never became ready:\n{service.log_tail()}")
+
+
+# ------------------------------------------------------------------------------------------ configs
+def render_fast_rules(target: Path) -> Path:
+    """The shipped alert rules with every `for:` shortened; expressions and annotations untouched."""
+    rules = yaml.safe_load(ALERT_RULES.read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = FAST_FOR
+    target.write_text(yaml.safe_dump(rules, sort_keys=False))
+    return target
+
+
+def render_alertmanager(tmp: Path, rx: Receiver) -> Path:
+    """The shipped config, with fast grouping, receivers on the in-process server and secrets in temp files."""
+    config = yaml.safe_load(AM_CONFIG.read_text())
+    secrets = tmp / "secrets"
+    secrets.mkdir()
+    contents = {"slack-webhook-url": f"{rx.url}/slack", "pager-token": PAGER_TOKEN, "smtp-password": "unused"}
+
+    def relocate(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.endswith("_file") and isinstance(value, str):
+                    name = Path(value).name
+                    (secrets / name).write_text(contents[name])
+                    node[key] = str(secrets / name)
+                else:
+                    relocate(value)
+        elif isinstance(node, list):
+            for item in node:
+                relocate(item)
+
+    relocate(config)
+    config["route"].update(group_wait="1s", group_interval="2s")
+    config["templates"] = [str(AM_TEMPLATES / "*.tmpl")]
+    # Mail goes to a closed local port: delivery fails and is retried in the background, harmlessly.
+    config["global"].update(smtp_smarthost=f"127.0.0.1:{free_port()}", smtp_require_tls=False)
+    for receiver_config in config["receivers"]:
+        for webhook in receiver_config.get("webhook_configs", []):
+            webhook["url"] = f"{rx.url}/pager"
+    path = tmp / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def render_prometheus(tmp: Path, exporter_port: int, am_port: int) -> Path:
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+        "scrape_configs": [{"job_name": "resque", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}],
+    }
+    path = tmp / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def seed_resque(client: redis.Redis) -> None:
+    """Queue `mail`: 5 jobs, no worker (ResqueQueueUnattended). Queue `reports`: 5 jobs, one worker, threshold 2
+    (ResqueQueueBacklogHigh). pause-all-workers set (ResqueWorkersPaused, info)."""
+    client.sadd("resque:queues", "mail", "reports")
+    for i in range(5):
+        client.rpush("resque:queue:mail", json.dumps({"class": "MailJob", "args": [i]}, separators=(",", ":")))
+        client.rpush("resque:queue:reports", json.dumps({"class": "ReportJob", "args": [i]}, separators=(",", ":")))
+    client.sadd("resque:workers", "e2e-host:4242:reports")
+    client.set("resque:pause-all-workers", "true")
+
+
+def shipped_annotation(alertname: str, key: str) -> str:
+    groups = yaml.safe_load(ALERT_RULES.read_text())["groups"]
+    (rule,) = [r for g in groups for r in g["rules"] if r.get("alert") == alertname]
+    return str(rule["annotations"][key])
+
+
+# ------------------------------------------------------------------------------------------ the test
+def test_alerts_flow_from_exporter_to_receivers(
+    redis_client: redis.Redis,
+    redis_url: str,
+    run_exporter: type[ExporterProcess],
+    tmp_path: Path,
+) -> None:
+    started = time.monotonic()
+    prometheus_bin = binary("prometheus")
+    alertmanager_bin = binary("prometheus-alertmanager", "alertmanager")
+
+    seed_resque(redis_client)
+    dead_port = free_port()  # nothing listens here: the `dead` Resque's Redis is down
+    exporter_config = tmp_path / "exporter.yml"
+    exporter_config.write_text(
+        yaml.safe_dump(
+            {
+                "resques": {
+                    "main": {"redis_url": redis_url, "queue_thresholds": {"reports": {"queue_jobs": 2}}},
+                    "dead": {"redis_url": f"redis://127.0.0.1:{dead_port}/0", "timeout_seconds": 1},
+                }
+            }
+        )
+    )
+    exporter = run_exporter("--config.file", str(exporter_config))
+    exporter.wait_healthy()
+    samples = exporter.metrics()
+    assert samples[("resque_up", frozenset({("resque", "dead")}))] == 0
+    assert samples[("resque_threshold_queue_jobs", frozenset({("resque", "main"), ("queue", "reports")}))] == 2
+    instance = f"127.0.0.1:{exporter.port}"
+
+    with receiver() as rx, services() as start:
+        am_port, prom_port = free_port(), free_port()
+        alertmanager = start(
+            "alertmanager",
+            am_port,
+            [
+                alertmanager_bin,
+                f"--config.file={render_alertmanager(tmp_path, rx)}",
+                f"--storage.path={tmp_path / 'am'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",  # no HA gossip: it would delay notifications by 10 s
+            ],
+            tmp_path,
+        )
+        prometheus = start(
+            "prometheus",
+            prom_port,
+            [
+                prometheus_bin,
+                f"--config.file={render_prometheus(tmp_path, exporter.port, am_port)}",
+                f"--storage.tsdb.path={tmp_path / 'prom'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+            tmp_path,
+        )
+
+        def diagnostics() -> str:
+            alerts = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).text
+            return (
+                f"\nreceived: {[(r.path, r.body.get('groupLabels')) for r in rx.requests]}\nprometheus alerts: "
+                f"{alerts}\n--- prometheus\n{prometheus.log_tail()}\n--- alertmanager\n{alertmanager.log_tail()}"
+            )
+
+        def firing_alerts(path: str, alertname: str) -> list[dict[str, Any]]:
+            return [
+                alert
+                for request in rx.got(path)
+                for alert in request.body.get("alerts", [])
+                if alert["labels"]["alertname"] == alertname and alert["status"] == "firing"
+            ]
+
+        def slack_messages(alertname: str) -> list[dict[str, Any]]:
+            return [r.body for r in rx.got("/slack") if alertname in json.dumps(r.body)]
+
+        deadline = time.monotonic() + NOTIFICATION_TIMEOUT
+        while time.monotonic() < deadline:
+            if (
+                firing_alerts("/pager", "ResqueRedisDown")
+                and firing_alerts("/pager", "ResqueQueueUnattended")
+                and slack_messages("ResqueQueueBacklogHigh")
+            ):
+                break
+            time.sleep(0.25)  # poll the in-process receiver; the deadline bounds the wait
+        else:
+            pytest.fail(f"notifications did not all arrive within {NOTIFICATION_TIMEOUT} s{diagnostics()}")
+        first_notification = time.monotonic() - started
+
+        # -------------------------------------------------------------- critical: ResqueRedisDown -> pager
+        (redis_down,) = firing_alerts("/pager", "ResqueRedisDown")
+        assert redis_down["labels"] == {
+            "alertname": "ResqueRedisDown",
+            "severity": "critical",
+            "job": "resque",
+            "instance": instance,
+            "resque": "dead",
+        }
+        assert redis_down["annotations"] == {
+            "summary": shipped_annotation("ResqueRedisDown", "summary"),
+            "description": f"Resque dead ({instance}): its Redis is unreachable, too slow or refuses the exporter. "
+            "Its workers probably cannot take or finish jobs either.",
+            "runbook_url": RUNBOOK + "resqueredisdown",
+            "dashboard_url": "https://grafana.example.com/d/resque-overview/resque-overview"
+            f"?var-job=resque&var-instance={instance}&var-resque=dead",
+        }
+        pager_request = next(r for r in rx.got("/pager") if "ResqueRedisDown" in json.dumps(r.body))
+        assert pager_request.headers.get("Authorization") == f"Bearer {PAGER_TOKEN}", "token from credentials_file"
+        assert pager_request.body["version"] == "4"
+        assert pager_request.body["receiver"] == "pager"
+        assert pager_request.body["groupLabels"] == {
+            "alertname": "ResqueRedisDown",
+            "job": "resque",
+            "instance": instance,
+            "resque": "dead",
+        }
+
+        # -------------------------------------------------------------- critical: ResqueQueueUnattended -> pager
+        unattended = firing_alerts("/pager", "ResqueQueueUnattended")
+        assert {a["labels"]["queue"] for a in unattended} == {"mail"}, "reports has a worker"
+        assert unattended[0]["labels"]["resque"] == "main"
+        assert unattended[0]["labels"]["severity"] == "critical"
+        assert "Queue mail of Resque main" in unattended[0]["annotations"]["description"]
+        assert "holds 5 jobs" in unattended[0]["annotations"]["description"]
+        assert unattended[0]["annotations"]["runbook_url"] == RUNBOOK + "resquequeueunattended"
+
+        # -------------------------------------------------------------- warning: threshold join -> chat (Slack)
+        (slack,) = slack_messages("ResqueQueueBacklogHigh")[:1]
+        (attachment,) = slack["attachments"]
+        assert attachment["title"] == "[FIRING:1] A Resque queue has more jobs waiting than its threshold."
+        assert "*ResqueQueueBacklogHigh* · resque `main` · queue `reports` · warning" in attachment["text"]
+        assert (
+            f"Queue reports of Resque main ({instance}) has 5 jobs waiting; its threshold is 2." in attachment["text"]
+        )
+        assert f"<{RUNBOOK}resquequeuebackloghigh|Runbook>" in attachment["text"]
+        assert slack["channel"] == "#resque-alerts"
+        assert not slack_messages("ResqueQueueUnattended"), "critical alerts do not go to chat"
+
+        # -------------------------------------------------------------- info: routed to the null receiver
+        paused = am_alerts(alertmanager, 'alertname="ResqueWorkersPaused"')
+        assert paused, f"ResqueWorkersPaused never reached Alertmanager{diagnostics()}"
+        assert [r["name"] for r in paused[0]["receivers"]] == ["null"]
+        assert not any("ResqueWorkersPaused" in json.dumps(r.body) for r in rx.requests)
+
+        # -------------------------------------------------------------- recording rules on real data
+        assert query(prometheus, 'resque:queue_jobs:sum{resque="main"}') == [10.0]
+
+        # -------------------------------------------------------------- every dashboard query runs
+        for expr in dashboard_queries():
+            response = httpx.get(f"{prometheus.base}/api/v1/query", params={"query": expr}, timeout=5)
+            assert response.status_code == 200 and response.json()["status"] == "success", f"{expr}: {response.text}"
+        assert query(prometheus, grafana_substitute('resque_queue_jobs{job=~"$job", instance=~"$instance"}'))
+
+    elapsed = time.monotonic() - started
+    print(f"\ne2e: first notifications after {first_notification:.1f} s, whole test {elapsed:.1f} s")
+    assert elapsed < 60
+
+
+def am_alerts(alertmanager: Service, matcher: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10
+    while True:
+        alerts: list[dict[str, Any]] = httpx.get(
+            f"{alertmanager.base}/api/v2/alerts", params={"filter": matcher}, timeout=5
+        ).json()
+        if alerts or time.monotonic() > deadline:
+            return alerts
+        time.sleep(0.25)  # the alert may still be on its way from Prometheus
+
+
+def query(prometheus: Service, expr: str) -> list[float]:
+    response = httpx.get(f"{prometheus.base}/api/v1/query", params={"query": expr}, timeout=5).json()
+    assert response["status"] == "success", response
+    return [float(sample["value"][1]) for sample in response["data"]["result"]]
+
+
+def grafana_substitute(expr: str) -> str:
+    """What Grafana sends with every variable at All (allValue .+) and a 1 s scrape interval."""
+    for variable in ("$job", "$instance", "$resque", "$queue"):
+        expr = expr.replace(f'"{variable}"', '".+"')
+    return expr.replace("$__rate_interval", "4s").replace("$__interval", "1s").replace("$__range", "1m")
+
+
+def dashboard_queries() -> list[str]:
+    exprs = []
+    for path in DASHBOARDS:
+        dashboard = json.loads(path.read_text())
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                exprs.append(grafana_substitute(target["expr"]))
+    assert exprs
+    return exprs
+
+
+# ------------------------------------------------------------------------------------------ inhibition
+def test_shipped_inhibit_rules_mute_the_right_alerts(tmp_path: Path) -> None:
+    """Alerts posted straight to a real Alertmanager running the shipped inhibit rules."""
+    alertmanager_bin = binary("prometheus-alertmanager", "alertmanager")
+    with receiver() as rx, services() as start:
+        port = free_port()
+        alertmanager = start(
+            "alertmanager",
+            port,
+            [
+                alertmanager_bin,
+                f"--config.file={render_alertmanager(tmp_path, rx)}",
+                f"--storage.path={tmp_path / 'am'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+            ],
+            tmp_path,
+        )
+
+        def alert(name: str, severity: str, **labels: str) -> dict[str, Any]:
+            return {"labels": {"alertname": name, "severity": severity, "job": "resque", **labels}}
+
+        a, b = {"instance": "a:9447"}, {"instance": "b:9447"}
+        posted = [
+            alert("ResqueRedisDown", "critical", resque="main", **a),
+            alert("ResqueQueueBacklogHigh", "warning", resque="main", queue="mail", **a),  # muted: same Resque
+            alert("ResqueQueueBacklogHigh", "warning", resque="other", queue="mail", **a),  # other Resque: not muted
+            alert("ResqueQueueUnattended", "critical", resque="main", queue="mail", **a),  # critical: not muted
+            alert("ResqueExporterDown", "critical", **b),
+            alert("ResqueDeadWorkers", "warning", resque="x", **b),  # muted: same target
+            alert("ResqueWorkersPaused", "info", resque="y", **b),  # muted: same target
+            alert("ResqueSchedulerDown", "critical", resque="s", **a),
+            alert("ResqueDelayedJobsOverdue", "warning", resque="s", **a),  # muted by the scheduler alert
+        ]
+        response = httpx.post(f"{alertmanager.base}/api/v2/alerts", json=posted, timeout=5)
+        assert response.status_code == 200, response.text
+
+        expected_muted = {
+            ("ResqueQueueBacklogHigh", "main"),
+            ("ResqueDeadWorkers", "x"),
+            ("ResqueWorkersPaused", "y"),
+            ("ResqueDelayedJobsOverdue", "s"),
+        }
+        deadline = time.monotonic() + 10
+        while True:
+            alerts = httpx.get(f"{alertmanager.base}/api/v2/alerts", timeout=5).json()
+            muted = {
+                (x["labels"]["alertname"], x["labels"].get("resque", "")) for x in alerts if x["status"]["inhibitedBy"]
+            }
+            if (len(alerts) == len(posted) and muted == expected_muted) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)  # inhibition is recomputed as alerts arrive; the deadline bounds the wait
+        assert len(alerts) == len(posted)
+        assert muted == expected_muted, urllib.parse.unquote(json.dumps(alerts, indent=1))
