@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 from resque_exporter.cli import build_parser
 
 from support.metric_samples import emitted_metric_names
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
 
 
 def section(title: str) -> str:
@@ -40,3 +43,15 @@ def test_flag_table_matches_the_parser() -> None:
         if option.startswith("--") and option not in ("--help", "--version")
     }
     assert documented == flags
+
+
+def test_alert_table_matches_the_shipped_rules() -> None:
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "rules" / "resque-alerts.yml").read_text())
+    shipped = {
+        rule["alert"]: rule["labels"]["severity"]
+        for group in rules["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    table = dict(re.findall(r"^\| \[`(Resque\w+)`\]\([^)]*\) \| (\w+) \|", section("Alerts and runbooks"), flags=re.M))
+    assert table == shipped
