@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, tzinfo
@@ -63,6 +64,9 @@ class DataStore(RemediationMixin):
         self._delayed = DelayedJobCount()
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
+        # Overlapping scrapes of one Resque (two Prometheus servers, a read that overran its timeout)
+        # would interleave the incremental trackers' state; reads of one Resque take turns instead.
+        self._read_lock = threading.Lock()
 
     def close(self) -> None:
         """Release the client's connections (a reload replaces this DataStore)."""
@@ -76,7 +80,8 @@ class DataStore(RemediationMixin):
         once. Their metrics are then absent instead of the whole Resque being down.
         """
         try:
-            return self._read_snapshot()
+            with self._read_lock:
+                return self._read_snapshot()
         except redis.ResponseError as exc:
             refused = _refused_optional_command(exc, self._optional)
             if refused is None:

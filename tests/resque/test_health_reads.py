@@ -242,3 +242,19 @@ def test_delayed_job_total_is_counted_in_bounded_slices(redis_client: redis.Redi
     assert DELAYED_SLICE == 5000
     assert [s.jobs if s else "failed" for s in states] == [None, None, 12_000]
     assert all(s is not None and (s.timestamps, s.overdue_timestamps, s.overdue_jobs) == (12_000, 7, 7) for s in states)
+
+
+def test_overlapping_reads_keep_incremental_counts_right(redis_client: redis.Redis) -> None:
+    """Two scrapes of one Resque at once must not double-count a SCAN slice or a delayed-count slice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for n in range(30):
+        redis_client.set(f"resque:resque-retry:Job{n}", "0")
+    # Enough other keys that one SCAN cycle spans several scrapes' slices (about 50k keys each).
+    for start in range(0, 120_000, 20_000):
+        redis_client.mset({f"other:{n}": "x" for n in range(start, start + 20_000)})
+    store = DataStore(redis_client)
+    with ThreadPoolExecutor(4) as pool:
+        snapshots = list(pool.map(lambda _: store.read_snapshot(), range(40)))
+    assert all(s.retry is not None and s.retry.jobs in (None, 30) for s in snapshots)
+    assert snapshots[-1].retry is not None and snapshots[-1].retry.jobs == 30
