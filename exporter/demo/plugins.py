@@ -26,7 +26,9 @@ class PluginSimulator:
     def seed(self, now: float) -> None:
         for hours in (1, 2, 24):
             self.scheduler.enqueue_at(int(now) + hours * 3600, "mailers", "DigestMailJob", [f"daily-{hours}"])
-        if not self.alive:  # stopped scheduler: these fell due minutes ago and nobody moved them
+        if self.alive:
+            self.scheduler.hold_master_lock(LOCK_HOLDER)
+        else:  # stopped scheduler: these fell due minutes ago and nobody moved them
             self.scheduler.enqueue_at(int(now) - 600, "events", "RollupJob", ["hourly"])
             self.scheduler.enqueue_at(int(now) - 300, "events", "RollupJob", ["quarter"])
         self.client.set(retry_counter_key(self.keys, "WebhookJob", [1001, "order.paid"]), "1")
