@@ -98,13 +98,15 @@ class RetryCount:
 class RetryCounterScan:
     """Counts resque-retry keys with an incremental SCAN: a bounded slice per scrape, never KEYS.
 
+    Memory: the names of the keys found in the current cycle (one per job mid-retry).
+
     The count published is the one of the last complete cycle, so it can lag by the time a cycle takes
     (keyspace size / ~50k keys per scrape); `as_of` says how old it is.
     """
 
     def __init__(self) -> None:
         self._cursor = "0"
-        self._partial = 0
+        self._seen: set[bytes] = set()
         self._last: RetryCount = RetryCount(None, None)
 
     def add_command(self, pipe: Any, keys: Keys) -> None:
@@ -114,9 +116,9 @@ class RetryCounterScan:
         if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) != 2:
             return self._last
         cursor = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
-        self._partial += int(reply[1])
+        self._seen.update(reply[1] or ())  # a key SCAN returns twice counts once
         if cursor == "0":
-            self._last = RetryCount(self._partial, redis_time)
-            self._partial = 0
+            self._last = RetryCount(len(self._seen), redis_time)
+            self._seen = set()
         self._cursor = cursor
         return self._last
