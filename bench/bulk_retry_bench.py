@@ -16,69 +16,34 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import redis
+from bench_support import HOST, SetupError, redis_server
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.mutations import FailedAction, ruby_json
 
-HOST = "127.0.0.1"
 QUEUE = "bulk"
 SEED_BATCH = 5000
 
 
-class SetupError(RuntimeError):
-    """The benchmark could not run at all."""
-
-
 @contextmanager
-def redis_server() -> Iterator[redis.Redis]:
-    """A throwaway, non-persisting redis-server on loopback; always stopped."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SetupError("redis-server not found on PATH (Debian: apt-get install -y redis-server)")
-    tmpdir = Path(tempfile.mkdtemp(prefix="resque-bulk-bench-"))
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port = sock.getsockname()[1]
-    args = [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", str(tmpdir)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    client = redis.Redis(host=HOST, port=port, socket_timeout=30, retry=Retry(NoBackoff(), 0))
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            if proc.poll() is not None:
-                raise SetupError(f"redis-server exited with code {proc.returncode}")
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise SetupError("redis-server did not answer PING within 10 s") from None
-                time.sleep(0.02)  # polling interval while the server binds; the deadline bounds the wait
-        yield client
-    finally:
-        client.close()
-        proc.terminate()
+def redis_on_private_server() -> Iterator[redis.Redis]:
+    """A client of a throwaway, non-persisting redis-server on loopback (bench_support); both always closed."""
+    with redis_server() as port:
+        client = redis.Redis(host=HOST, port=port, socket_timeout=30, retry=Retry(NoBackoff(), 0))
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(tmpdir, ignore_errors=True)
+            yield client
+        finally:
+            client.close()
 
 
 def payload(n: int) -> dict[str, object]:
@@ -174,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     action: FailedAction = args.action
     try:
-        with redis_server() as client:
+        with redis_on_private_server() as client:
             seed(client, args.entries)
             run = bulk_retry(client, action, args.chunk)
             problems = verify(client, args.entries, action)

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import redis
-from scrape_bench import CommandStats, RoundTrips, counted_client, redis_server
+from bench_support import CommandStats, RoundTrips, counted_client, redis_server
 
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.keys import Keys

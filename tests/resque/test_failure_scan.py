@@ -1,114 +1,25 @@
-"""FailureScanner on a real redis-server: incremental reads, rescans after changes, budgets, caps, parsing.
+"""FailureScanner on a real redis-server: incremental reads, rescans after changes, budgets, list kinds.
 
 Each scrape is driven the way the DataStore drives it: `add_commands` on a MULTI/EXEC pipeline, one
-execute, then `absorb` with a Redis time chosen by the test, so that rescan intervals can be crossed.
+execute, then `absorb` with a Redis time chosen by the test, so that rescan intervals can be crossed
+(support/failure_lists.py). Parsing entries and the label caps: test_failure_entries.py.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
 import redis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from resque_exporter.resque.failure_scan import (
-    OTHER,
-    UNKNOWN,
-    FailureBreakdown,
-    FailureScanner,
-    Key,
-    _slow,
-    parse_entry,
-)
+from resque_exporter.resque.failure_scan import FailureBreakdown, FailureScanner
 from resque_exporter.resque.keys import Keys, multi_queue_failed_list
-from resque_exporter.resque.writer import ACTIVE_JOB_WRAPPER, ResqueWriter, active_job_data, encode, failed_at_time
+from resque_exporter.resque.writer import ResqueWriter
 
+from support.failure_lists import KEYS, T0, aj_entry, entry, exact, mixed, push, remove, requeue, scrape
 from support.fixtures import fixture_names, load_dump, seed_dump
-
-T0 = 1_795_389_000.0
-KEYS = Keys()
-
-
-def entry(queue: str, job_class: str, exception: str, i: int = 0, *, retried: bool = False, frames: int = 1) -> bytes:
-    """A failure entry byte for byte as Failure::Redis#save writes it (layout §5.1)."""
-    data: dict[str, Any] = {
-        "failed_at": failed_at_time(T0 + i),
-        "payload": {"class": job_class, "args": [i, "x"]},
-        "exception": exception,
-        "error": f"boom {i}",
-        "backtrace": [f"/srv/app/jobs.rb:{n}:in `perform'" for n in range(frames)],
-        "worker": "vm:8342:high,default",
-        "queue": queue,
-    }
-    if retried:
-        data["retried_at"] = "2026/11/22 23:17:33 UTC"
-    return encode(data).encode()
-
-
-def aj_entry(queue: str, job_class: str, exception: str, i: int = 0, frames: int = 50) -> bytes:
-    data = active_job_data(job_class, [{"_aj_globalid": f"gid://app/User/{i}"}, 42], queue, enqueued_at_ns=10**18)
-    raw = json.loads(entry(queue, ACTIVE_JOB_WRAPPER, exception, i, frames=frames))
-    raw["payload"]["args"] = [data]
-    return encode(raw).encode()
-
-
-def push(client: redis.Redis, entries: Sequence[bytes], list_name: str = "failed", keys: Keys = KEYS) -> None:
-    for start in range(0, len(entries), 5000):
-        client.rpush(keys.failed_list(list_name), *entries[start : start + 5000])
-
-
-def requeue(client: redis.Redis, index: int, list_name: str = "failed") -> None:
-    """Failure::Redis.requeue(i): LINDEX, add `retried_at`, LSET in place (the job push is left out)."""
-    key = KEYS.failed_list(list_name)
-    item = json.loads(client.lindex(key, index) or b"")
-    item["retried_at"] = "2026/11/22 23:20:00 UTC"
-    client.lset(key, index, encode(item))
-
-
-def remove(client: redis.Redis, index: int, list_name: str = "failed") -> None:
-    """Failure::Redis.remove(i): LSET the sentinel "" at i, then LREM one sentinel."""
-    key = KEYS.failed_list(list_name)
-    client.lset(key, index, "")
-    client.lrem(key, 1, "")
-
-
-def scrape(
-    scanner: FailureScanner, client: redis.Redis, at: float, names: Sequence[str] = ("failed",), keys: Keys = KEYS
-) -> FailureBreakdown:
-    pipe = client.pipeline(transaction=True)
-    scanner.add_commands(pipe, names, keys)
-    replies = pipe.execute(raise_on_error=False) if len(pipe) else []
-    return scanner.absorb(replies, at)
-
-
-def exact(client: redis.Redis, names: Sequence[str] = ("failed",), keys: Keys = KEYS) -> dict[Key, int]:
-    """The reference breakdown: every entry read and decoded with json.loads, ActiveJob unwrapped."""
-    counts: Counter[Key] = Counter()
-    for name in names:
-        for raw in client.lrange(keys.failed_list(name), 0, -1):
-            data = json.loads(raw)
-            payload = data["payload"]
-            job_class = payload["class"]
-            if job_class == ACTIVE_JOB_WRAPPER:
-                job_class = payload["args"][0]["job_class"]
-            counts[(data["queue"], job_class, data["exception"], "retried_at" in data)] += 1
-    return dict(counts)
-
-
-def mixed(n: int, offset: int = 0) -> list[bytes]:
-    classes = ["FailJob", "MailJob", "SlowJob"]
-    exceptions = ["ArgumentError", "Timeout::Error"]
-    return [
-        entry(["default", "mail"][i % 2], classes[i % 3], exceptions[i % 5 % 2], i, retried=i % 7 == 0)
-        for i in range(offset, offset + n)
-    ]
 
 
 # --- incremental reads --------------------------------------------------------------------------------
@@ -294,124 +205,6 @@ def test_big_entries_are_read_within_the_byte_budget(redis_client: redis.Redis) 
     scrape(scanner, redis_client, T0 + 15)
     size = len(redis_client.lindex(KEYS.failed, 0) or b"")
     assert size > 5000 and scanner.entries_read <= 1.2 * 1_000_000 / size
-
-
-# --- parsing -----------------------------------------------------------------------------------------
-def test_malformed_entries_are_counted_and_skipped(redis_client: redis.Redis) -> None:
-    bad = [
-        b"not json",
-        b"[1,2,3]",
-        b'"a string"',
-        b'{"payload":{"class":"X","args":[]},"queue":"q"}',  # no exception
-        b'{"exception":"E","queue":"q"}',  # no payload
-        b'{"payload":"X","exception":"E"}',  # payload is not an object
-        b"\xff\xfe\x00\x80garbage",
-        b"",  # Resque's removal sentinel, seen between its LSET and LREM
-        b"[" * 100_000,  # nesting deeper than the decoder recurses
-    ]
-    push(redis_client, [entry("q", "Good", "E", 1), *bad, aj_entry("q", "Wrapped", "E", 2)])
-    result = scrape(FailureScanner(), redis_client, T0)
-    assert result.malformed == len(bad) and result.accounted == len(bad) + 2
-    assert result.counts == {("q", "Good", "E", False): 1, ("q", "Wrapped", "E", False): 1}
-
-
-def test_odd_but_valid_entries_fall_back_to_full_json() -> None:
-    assert parse_entry(b'{"payload":{"class":"X","args":[],"queue":"from_payload"},"exception":"E"}') == (
-        "from_payload",
-        "X",
-        "E",
-        False,
-    )
-    assert parse_entry(b'{"payload":{},"exception":"E","retried_at":null}') == (UNKNOWN, UNKNOWN, "E", True)
-    # a payload key named like the top-level fields must not fool the fast path
-    nested = {"class": "N", "args": [{"exception": "Inner", "error": "e", "queue": "inner"}]}
-    raw = encode(
-        {"failed_at": "x", "payload": nested, "exception": "Outer", "error": "{", "backtrace": [], "worker": "w"}
-    )
-    assert parse_entry(raw + "") == (UNKNOWN, "N", "Outer", False)
-    assert parse_entry(raw.encode()) == (UNKNOWN, "N", "Outer", False)
-
-
-_texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
-    ['"', "\\", "{", "}", '","queue":"', ',"exception":"x","error":"', "é", "\n"]
-)
-
-
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    queue=_texts,
-    job_class=_texts,
-    exception=_texts,
-    error=_texts,
-    backtrace=st.lists(_texts, max_size=3),
-    retried=st.booleans(),
-    wrapped=st.booleans(),
-    args=st.lists(st.dictionaries(_texts, _texts, max_size=2), max_size=2),
-)
-def test_the_fast_path_agrees_with_json(
-    queue: str,
-    job_class: str,
-    exception: str,
-    error: str,
-    backtrace: list[str],
-    retried: bool,
-    wrapped: bool,
-    args: list[Any],
-) -> None:
-    payload: dict[str, Any] = {"class": job_class, "args": args}
-    if wrapped:
-        payload = {"class": ACTIVE_JOB_WRAPPER, "args": [{"job_class": job_class, "arguments": args}]}
-    data: dict[str, Any] = {"failed_at": "2026/11/22 23:17:21 UTC", "payload": payload, "exception": exception}
-    data.update(error=error, backtrace=backtrace, worker="vm:1:q", queue=queue)
-    if retried:
-        data["retried_at"] = error
-    raw = encode(data).encode()
-    expected = (queue, job_class or UNKNOWN, exception, retried)
-    assert parse_entry(raw) == _slow(raw) == expected
-
-
-def test_parsing_20000_entries_is_fast() -> None:
-    entries = [aj_entry("payments", "ChargeCardJob", "Declined", i) for i in range(10_000)]
-    entries += [entry("default", "FailJob", "ArgumentError", i, frames=5) for i in range(10_000)]
-    best = min(_timed(entries) for _ in range(3))
-    print(f"\nparsed 20,000 failure entries ({sum(map(len, entries)) // 20_000} bytes avg) in {best * 1000:.1f} ms")
-    assert best < 0.1
-
-
-def _timed(entries: list[bytes]) -> float:
-    start = time.perf_counter()
-    for raw in entries:
-        parse_entry(raw)
-    return time.perf_counter() - start
-
-
-# --- caps --------------------------------------------------------------------------------------------
-def test_caps_fold_the_rarest_values_into_other(redis_client: redis.Redis) -> None:
-    entries = [entry("q", f"Job{c:02d}", "E", i) for c in range(40) for i in range(c + 1)]  # Job39 commonest
-    push(redis_client, entries)
-    result = scrape(FailureScanner(max_classes=30), redis_client, T0)
-    classes = Counter[str]()
-    for (_, job_class, _, _), n in result.counts.items():
-        classes[job_class] += n
-    assert len(classes) == 30 and classes[OTHER] == sum(range(1, 12))  # Job00..Job10 hold 1..11 entries
-    assert "Job11" in classes and "Job10" not in classes
-    assert sum(classes.values()) == len(entries)
-
-
-def test_queue_and_exception_caps(redis_client: redis.Redis) -> None:
-    push(redis_client, [entry(f"q{i}", "J", f"E{i}", i) for i in range(10)])
-    result = scrape(FailureScanner(max_queues=3, max_exceptions=1), redis_client, T0)
-    assert {k[0] for k in result.counts} == {"q0", "q1", OTHER}
-    assert {k[2] for k in result.counts} == {OTHER}
-    assert sum(result.counts.values()) == 10
-
-
-def test_the_memory_cap_sends_new_keys_to_other(redis_client: redis.Redis) -> None:
-    push(redis_client, [entry("q", f"J{i}", "E", i, retried=i == 9) for i in range(10)])
-    result = scrape(FailureScanner(max_tracked_keys=5), redis_client, T0)
-    assert result.counts[(OTHER, OTHER, OTHER, False)] == 4
-    assert result.counts[(OTHER, OTHER, OTHER, True)] == 1
-    assert sum(result.counts.values()) == 10
 
 
 # --- list kinds --------------------------------------------------------------------------------------

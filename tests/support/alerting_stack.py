@@ -1,0 +1,242 @@
+"""The alerting stack for end-to-end tests: the shipped Prometheus and Alertmanager configuration rendered
+for a fast run, real prometheus / prometheus-alertmanager processes, and an in-process webhook receiver.
+
+Everything runs on 127.0.0.1 with ports the kernel picked and temporary storage. The shipped alert rules
+are rendered with every `for:` cut to 2 s, and the shipped Alertmanager config with group_wait 1 s and its
+receivers pointed at the in-process HTTP server. A missing binary fails the test; it never skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from .redis_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+ALERT_RULES = DEPLOY / "prometheus" / "rules" / "resque-alerts.yml"
+RECORDING_RULES = DEPLOY / "prometheus" / "rules" / "resque-recording.yml"
+AM_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
+AM_TEMPLATES = DEPLOY / "alertmanager" / "templates"
+DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+PAGER_TOKEN = "e2e-pager-token"
+FAST_FOR = "2s"
+
+
+def binary(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise AssertionError(f"{' or '.join(names)} is required (Debian packages prometheus, prometheus-alertmanager)")
+
+
+# ------------------------------------------------------------------------------------------ webhook receiver
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Receiver:
+    """A tiny HTTP server that plays the pager webhook (/pager) and Slack (/slack)."""
+
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def got(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
+
+
+@contextmanager
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            with state.lock:
+                state.requests.append(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep the test output quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# ------------------------------------------------------------------------------------------ processes
+@dataclass
+class Service:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    base: str
+
+    def log_tail(self, lines: int = 25) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def services() -> Iterator[Callable[..., Service]]:
+    """Start processes with start(name, port, argv); each is stopped (by its own PID) at the end."""
+    started: list[Service] = []
+
+    def start(name: str, port: int, argv: list[str], log_dir: Path) -> Service:
+        log = log_dir / f"{name}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        service = Service(name, proc, log, f"http://127.0.0.1:{port}")
+        started.append(service)
+        wait_ready(service)
+        return service
+
+    try:
+        yield start
+    finally:
+        for service in started:
+            if service.proc.poll() is None:
+                service.proc.terminate()
+                try:
+                    service.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    service.proc.kill()
+                    service.proc.wait()
+
+
+def wait_ready(service: Service, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            raise AssertionError(f"{service.name} exited early:\n{service.log_tail()}")
+        try:
+            if httpx.get(f"{service.base}/-/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)  # polling interval while the server binds; the deadline bounds the wait
+    raise AssertionError(f"{service.name} never became ready:\n{service.log_tail()}")
+
+
+# ------------------------------------------------------------------------------------------ configs
+def render_fast_rules(target: Path) -> Path:
+    """The shipped alert rules with every `for:` shortened; expressions and annotations untouched."""
+    rules = yaml.safe_load(ALERT_RULES.read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = FAST_FOR
+    target.write_text(yaml.safe_dump(rules, sort_keys=False))
+    return target
+
+
+def render_alertmanager(tmp: Path, rx: Receiver) -> Path:
+    """The shipped config, with fast grouping, receivers on the in-process server and secrets in temp files."""
+    config = yaml.safe_load(AM_CONFIG.read_text())
+    secrets = tmp / "secrets"
+    secrets.mkdir()
+    contents = {"slack-webhook-url": f"{rx.url}/slack", "pager-token": PAGER_TOKEN, "smtp-password": "unused"}
+
+    def relocate(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.endswith("_file") and isinstance(value, str):
+                    name = Path(value).name
+                    (secrets / name).write_text(contents[name])
+                    node[key] = str(secrets / name)
+                else:
+                    relocate(value)
+        elif isinstance(node, list):
+            for item in node:
+                relocate(item)
+
+    relocate(config)
+    config["route"].update(group_wait="1s", group_interval="2s")
+    config["templates"] = [str(AM_TEMPLATES / "*.tmpl")]
+    # Mail goes to a closed local port: delivery fails and is retried in the background, harmlessly.
+    config["global"].update(smtp_smarthost=f"127.0.0.1:{free_port()}", smtp_require_tls=False)
+    for receiver_config in config["receivers"]:
+        for webhook in receiver_config.get("webhook_configs", []):
+            webhook["url"] = f"{rx.url}/pager"
+    path = tmp / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def render_prometheus(tmp: Path, exporter_port: int, am_port: int) -> Path:
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+        "scrape_configs": [{"job_name": "resque", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}],
+    }
+    path = tmp / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+# ------------------------------------------------------------------------------------------ queries
+def am_alerts(alertmanager: Service, matcher: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10
+    while True:
+        alerts: list[dict[str, Any]] = httpx.get(
+            f"{alertmanager.base}/api/v2/alerts", params={"filter": matcher}, timeout=5
+        ).json()
+        if alerts or time.monotonic() > deadline:
+            return alerts
+        time.sleep(0.25)  # the alert may still be on its way from Prometheus
+
+
+def query(prometheus: Service, expr: str) -> list[float]:
+    response = httpx.get(f"{prometheus.base}/api/v1/query", params={"query": expr}, timeout=5).json()
+    assert response["status"] == "success", response
+    return [float(sample["value"][1]) for sample in response["data"]["result"]]
+
+
+def grafana_substitute(expr: str) -> str:
+    """What Grafana sends with every variable at All (allValue .+) and a 1 s scrape interval."""
+    for variable in ("$job", "$instance", "$resque", "$queue"):
+        expr = expr.replace(f'"{variable}"', '".+"')
+    return expr.replace("$__rate_interval", "4s").replace("$__interval", "1s").replace("$__range", "1m")
+
+
+def dashboard_queries() -> list[str]:
+    exprs = []
+    for path in DASHBOARDS:
+        dashboard = json.loads(path.read_text())
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                exprs.append(grafana_substitute(target["expr"]))
+    assert exprs
+    return exprs
