@@ -10,34 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import fakeredis
-import pytest
 import redis
 
 from resque_exporter.resque.keys import Keys
 from resque_exporter.resque.writer import ACTIVE_JOB_WRAPPER, ResqueWriter, parse_worker_id
 
 from support.writer_checks import CommandLog, dump_value, epoch, text
-
-
-@pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    fake: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def writer(client: redis.Redis) -> ResqueWriter:
-    return ResqueWriter(client, hostname="vm")
-
-
-@pytest.fixture
-def log(client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> CommandLog:
-    return CommandLog(client, monkeypatch)
 
 
 def test_enqueue_stores_ruby_compact_json_with_one_pipeline(

@@ -10,32 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
-import fakeredis
 import pytest
 import redis
 
 from resque_exporter.resque.writer import ResqueWriter
 
 from support.writer_checks import CommandLog, dump_value, epoch, ordered_keys
-
-
-@pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    fake: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def writer(client: redis.Redis) -> ResqueWriter:
-    return ResqueWriter(client, hostname="vm")
-
-
-@pytest.fixture
-def log(client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> CommandLog:
-    return CommandLog(client, monkeypatch)
 
 
 def test_start_job_pops_the_head_and_stores_queue_run_at_payload(
