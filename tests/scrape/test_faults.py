@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -97,18 +98,25 @@ def test_stalled_redis_times_out_within_its_timeout(
 ) -> None:
     server = redis_server_factory(extra_args=DEBUG_ALLOWED)
     scraper = scraper_of(healthy, target("stalled", server.url))
-    staller = redis.Redis(host=server.host, port=server.port, retry=no_retry())
-    sleeper = threading.Thread(target=staller.execute_command, args=("DEBUG", "SLEEP", "3"), daemon=True)
-    sleeper.start()
-    try:
-        _wait_until_blocked(server)
+    with stalled(server, seconds=3):
         began = time.monotonic()
         readings = by_name(scraper.read())
         elapsed = time.monotonic() - began
-        assert readings["stalled"].snapshot is None
-        assert readings["stalled"].error_reason == "timeout"
-        assert elapsed < TIMEOUT + 1.0
-        assert_healthy_unaffected(readings["healthy"])
+    assert readings["stalled"].snapshot is None
+    assert readings["stalled"].error_reason == "timeout"
+    assert elapsed < TIMEOUT + 1.0
+    assert_healthy_unaffected(readings["healthy"])
+
+
+@contextmanager
+def stalled(server: RedisServer, seconds: int) -> Iterator[None]:
+    """While the body runs, the server is stuck in DEBUG SLEEP; on exit, the sleep has ended."""
+    staller = redis.Redis(host=server.host, port=server.port, retry=no_retry())
+    sleeper = threading.Thread(target=staller.execute_command, args=("DEBUG", "SLEEP", str(seconds)), daemon=True)
+    sleeper.start()
+    try:
+        _wait_until_blocked(server)
+        yield
     finally:
         sleeper.join(timeout=10)
         staller.close()
@@ -160,17 +168,11 @@ def test_scrape_budget_caps_the_wait(
     """Prometheus's own scrape timeout wins over a longer per-Resque timeout."""
     server = redis_server_factory(extra_args=DEBUG_ALLOWED)
     scraper = scraper_of(healthy, target("stalled", server.url, timeout=5.0))
-    staller = redis.Redis(host=server.host, port=server.port, retry=no_retry())
-    sleeper = threading.Thread(target=staller.execute_command, args=("DEBUG", "SLEEP", "2"), daemon=True)
-    sleeper.start()
-    try:
-        _wait_until_blocked(server)
+    with stalled(server, seconds=2):
         began = time.monotonic()
         readings = by_name(scraper.read(budget_seconds=0.5))
-        assert time.monotonic() - began < 1.5
-        assert readings["stalled"].snapshot is None
-        assert readings["stalled"].error_reason == "timeout"
-        assert_healthy_unaffected(readings["healthy"])
-    finally:
-        sleeper.join(timeout=10)
-        staller.close()
+        elapsed = time.monotonic() - began
+    assert elapsed < 1.5
+    assert readings["stalled"].snapshot is None
+    assert readings["stalled"].error_reason == "timeout"
+    assert_healthy_unaffected(readings["healthy"])
