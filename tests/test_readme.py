@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
 import yaml
 
+from resque_exporter.actions.audit import ACTIONS
 from resque_exporter.cli import build_parser
+from resque_exporter.sidecar_cli import build_parser as build_sidecar_parser
 
 from support.metric_samples import emitted_metric_names
 
@@ -34,15 +37,28 @@ def test_metric_table_matches_what_is_emitted() -> None:
     assert documented == emitted_metric_names()
 
 
-def test_flag_table_matches_the_parser() -> None:
-    documented = set(re.findall(r"^\| `(--[a-z.-]+)` \|", section("Usage"), flags=re.M))
-    flags = {
+def documented_flags(text: str) -> set[str]:
+    return set(re.findall(r"^\| `(--[a-z.-]+)` \|", text, flags=re.M))
+
+
+def long_flags(parser: argparse.ArgumentParser) -> set[str]:
+    return {
         option
-        for action in build_parser()._actions
+        for action in parser._actions
         for option in action.option_strings
         if option.startswith("--") and option not in ("--help", "--version")
     }
-    assert documented == flags
+
+
+def test_flag_table_matches_the_parser() -> None:
+    assert documented_flags(section("Usage")) == long_flags(build_parser())
+
+
+def test_sidecar_flag_table_and_actions_match_the_code() -> None:
+    docs = section("Remediation sidecar (`resque-sidecar`)")
+    assert documented_flags(docs) == long_flags(build_sidecar_parser())
+    for action in ACTIONS:
+        assert f"`{action}`" in docs
 
 
 def test_alert_table_matches_the_shipped_rules() -> None:

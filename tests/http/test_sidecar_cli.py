@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,6 @@ import httpx
 import pytest
 import redis
 
-from resque_exporter.actions.audit import ACTIONS
 from resque_exporter.sidecar_cli import build_parser
 
 from support.fixtures import load_dump, seed_dump
@@ -145,18 +143,3 @@ def test_bad_config_exits_1(files: tuple[Path, Path], tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 1 and "redis_ur" in result.stderr
-
-
-def test_docs_flag_table_matches_the_parser() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    docs = readme.split("## Remediation sidecar", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"^\| `(--[a-z.-]+)` \|", docs, flags=re.M))
-    flags = {
-        option
-        for action in build_parser()._actions
-        for option in action.option_strings
-        if option.startswith("--") and option not in ("--help", "--version")
-    }
-    assert documented == flags
-    for action in ACTIONS:
-        assert f"`{action}`" in docs
