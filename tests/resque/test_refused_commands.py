@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import redis
 
+from resque_exporter.resque.connect import redis_client as production_client
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
 
@@ -64,3 +65,40 @@ def test_other_errors_still_propagate(redis_client: redis.Redis, redis_server: R
         client.close()
     finally:
         redis_client.execute_command("ACL", "DELUSER", "blind")
+
+
+# The ACL the README gives for the exporter's Redis user (namespace `resque`); keep the two in sync.
+README_ACL = (
+    "on >exporter-password ~resque:* ~resque_scheduler_master_lock "
+    "-@all +multi +exec +time +echo +smembers +get +mget +llen +lindex +lrange +hgetall +exists +info "
+    "+eval +zcard +zrange +zcount +zrangebyscore +scan +client|setname"
+)
+
+
+def test_readme_acl_is_enough_for_every_read(redis_client: redis.Redis, redis_server: RedisServer) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"ACL SETUSER resque-exporter {README_ACL}" in " ".join(readme.split())
+    seed(redis_client)
+    redis_client.hset("resque:workers:heartbeat", "x:1:mailers", "2026-11-22T16:03:13-05:00")
+    redis_client.rpush(
+        "resque:failed",
+        '{"failed_at":"2026/11/22 21:04:06 UTC","payload":{"class":"J","args":[]},'
+        '"exception":"E","error":"e","backtrace":[],"worker":"x:1:q","queue":"q"}',
+    )
+    redis_client.zadd("resque:delayed_queue_schedule", {"100": 100})
+    redis_client.rpush("resque:delayed:100", '{"class":"J","args":[],"queue":"q"}')
+    redis_client.set("resque:resque-retry:J", "0")
+    redis_client.execute_command("ACL", "SETUSER", "resque-exporter", *README_ACL.split())
+    try:
+        url = f"redis://resque-exporter@{redis_server.host}:{redis_server.port}/0"
+        client = production_client(url, password="exporter-password", timeout_seconds=2)
+        snapshot = DataStore(client).read_snapshot()
+        assert snapshot.malformed == {}
+        assert snapshot.redis is not None and snapshot.scheduler is not None and snapshot.retry is not None
+        assert snapshot.scheduler.overdue_jobs == 1 and snapshot.retry.jobs == 1
+        assert snapshot.failures is not None and snapshot.failures.accounted == 1
+        client.close()
+    finally:
+        redis_client.execute_command("ACL", "DELUSER", "resque-exporter")
