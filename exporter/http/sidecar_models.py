@@ -70,7 +70,8 @@ class FailedPageBody(_Response):
 class FailedActionBody(_Request):
     """Where the caller saw the entry; the id alone is enough, the hints make it cheaper and exact."""
 
-    index: int | None = Field(default=None, ge=0, description="index the entry was listed at")
+    # Redis lists hold at most 2**32 - 1 entries; a larger index would be refused by Redis itself.
+    index: int | None = Field(default=None, ge=0, lt=2**32, description="index the entry was listed at")
     list_name: str | None = Field(
         default=None, validation_alias="list", description="failure list the entry was listed in"
     )

@@ -319,3 +319,12 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(sidecar: S
                 assert {"403", "409", "415"} <= set(operation["responses"])
     entry_schema = doc["components"]["schemas"]["FailedEntryBody"]["properties"]
     assert {"id", "list", "index", "class", "retried_at", "payload"} <= set(entry_schema)
+
+
+def test_an_index_beyond_any_redis_list_is_422_not_a_redis_error(sidecar: Sidecar) -> None:
+    """Found by schemathesis: an index past int64 reached Redis and came back as a 503."""
+    entry = first_entry(sidecar, offset=0)
+    for action in ("retry", "retry-and-remove", "remove"):
+        response = sidecar.post(f"{API}/main/failed/{entry['id']}/{action}", {"index": 32325756766326845440})
+        assert response.status_code == 422, response.text
+    assert sidecar.main.lindex("resque:failed", entry["index"]) is not None  # nothing changed

@@ -6,6 +6,7 @@ operator token, so generated requests reach the DataStore and its Lua scripts, n
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -50,7 +51,15 @@ def sidecar_schema(seeded_redis: redis.Redis) -> schemathesis.BaseSchema:
 schema = schemathesis.pytest.from_fixture("sidecar_schema")
 
 
+# Per operation; CI keeps it small, SCHEMATHESIS_MAX_EXAMPLES=300 explores deeper (all passed at 300).
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
+
+
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_request_makes_the_sidecar_fail(case: schemathesis.Case) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=[not_a_server_error])
