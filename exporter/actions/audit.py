@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -29,16 +29,7 @@ Action = Literal[
     "remove_queued",
     "unregister",
 ]
-ACTIONS: tuple[Action, ...] = (
-    "retry",
-    "retry_and_remove",
-    "remove",
-    "bulk_retry",
-    "bulk_retry_and_remove",
-    "bulk_remove",
-    "remove_queued",
-    "unregister",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)  # one list of names: the Literal
 Outcome = Literal[
     "ok",  # done
     "dry_run",  # a dry run answered
