@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs on a fresh Debian 12 machine, then runs all of it:
-# lint, type check and pytest (unit, real redis-server integration, real promtool/Prometheus tiers).
+# Installs everything the test suite needs on a fresh Debian 12 / Ubuntu machine, then runs all of it:
+# lint, type check and pytest (unit, real redis-server/redis-sentinel integration, real
+# Prometheus/Alertmanager end to end, real headless Chromium page tests).
+# Python packages go into a project-local virtual environment (.venv), never into the system Python
+# (PEP 668); set RESQUE_VENV to use another folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real binaries the tests run. A missing one fails the suite; it is never skipped.
-debs=(redis-server prometheus prometheus-alertmanager)
-bins=(redis-server promtool prometheus prometheus-alertmanager)
+debs=(redis-server redis-sentinel prometheus prometheus-alertmanager chromium chromium-driver python3-venv)
+bins=(redis-server redis-sentinel promtool prometheus prometheus-alertmanager chromium chromedriver)
 missing=0
 for bin in "${bins[@]}"; do command -v "$bin" >/dev/null 2>&1 || missing=1; done
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing=1
 if [ "$missing" = 1 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${debs[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+. scripts/venv.sh
+"$VENV_PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
 
-echo "== ruff"; python3 -m ruff check . && python3 -m ruff format --check .
-echo "== mypy"; python3 -m mypy exporter
-echo "== pytest"; python3 -m pytest "$@"
+echo "== ruff"; "$VENV_PYTHON" -m ruff check . && "$VENV_PYTHON" -m ruff format --check .
+echo "== mypy"; "$VENV_PYTHON" -m mypy exporter
+echo "== pytest"; "$VENV_PYTHON" -m pytest "$@"

@@ -26,8 +26,10 @@ def section(title: str) -> str:
 
 def test_first_lines_give_the_demo_and_test_commands() -> None:
     head = "\n".join(README.splitlines()[:8])
-    assert "resque-exporter --demo" in head
+    assert "./scripts/demo.sh" in head
     assert "./scripts/test.sh" in head
+    demo = (Path(__file__).resolve().parents[1] / "scripts" / "demo.sh").read_text()
+    assert 'resque-exporter" --demo' in demo or "resque-exporter --demo" in demo
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "./scripts/test.sh" in ci
 

@@ -5,7 +5,6 @@ Scrapes run through the FailureScanner on a real redis-server, as in test_failur
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any
 
@@ -92,21 +91,6 @@ def test_the_fast_path_agrees_with_json(
     raw = encode(data).encode()
     expected = (queue, job_class or UNKNOWN, exception, retried)
     assert parse_entry(raw) == _slow(raw) == expected
-
-
-def test_parsing_20000_entries_is_fast() -> None:
-    entries = [aj_entry("payments", "ChargeCardJob", "Declined", i) for i in range(10_000)]
-    entries += [entry("default", "FailJob", "ArgumentError", i, frames=5) for i in range(10_000)]
-    best = min(_timed(entries) for _ in range(3))
-    print(f"\nparsed 20,000 failure entries ({sum(map(len, entries)) // 20_000} bytes avg) in {best * 1000:.1f} ms")
-    assert best < 0.1
-
-
-def _timed(entries: list[bytes]) -> float:
-    start = time.perf_counter()
-    for raw in entries:
-        parse_entry(raw)
-    return time.perf_counter() - start
 
 
 # --- caps --------------------------------------------------------------------------------------------
