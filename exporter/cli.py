@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 import uvicorn
+from prometheus_client.registry import Collector
 
 from . import __version__
 from .config import ConfigError, ExporterConfig, config_from_flags, load_config
@@ -151,9 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _serve(runtime: Runtime, host: str, port: int, log_level: str, *, enable_lifecycle: bool = False) -> None:
+def _serve(
+    runtime: Runtime,
+    host: str,
+    port: int,
+    log_level: str,
+    *,
+    enable_lifecycle: bool = False,
+    extra_collectors: Sequence[Collector] = (),
+) -> None:
     """Serve until SIGINT/SIGTERM (handled by uvicorn); SIGHUP reloads the config meanwhile."""
-    app = create_exporter_app(runtime, enable_lifecycle=enable_lifecycle)
+    app = create_exporter_app(runtime, enable_lifecycle=enable_lifecycle, extra_collectors=extra_collectors)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     log.info(
         "resque-exporter %s serving %d Resques on http://%s:%d/metrics (reload: %s)",
@@ -178,8 +187,11 @@ def _serve(runtime: Runtime, host: str, port: int, log_level: str, *, enable_lif
 
 def _serve_demo(host: str, port: int, log_level: str) -> int:
     from .demo import DemoEnvironment  # imported here: production runs never need the simulator
+    from .timings import TimingsService, TimingsSettings
 
-    demo = DemoEnvironment()
+    timings = TimingsService(TimingsSettings())  # job timings from the simulator's resque-clues events
+    timings.start()
+    demo = DemoEnvironment(clues_sink=timings.record_line)
     demo.start()
     try:
         targets = [
@@ -188,9 +200,11 @@ def _serve_demo(host: str, port: int, log_level: str) -> int:
         ]
         shown = "localhost" if host in ("0.0.0.0", "::") else host
         print(f"resque-exporter demo: open http://{shown}:{port}/metrics  (Ctrl-C to stop)", flush=True)
-        _serve(Runtime(Scraper(targets)), host, port, log_level)  # no loader: the demo cannot reload
+        # no loader: the demo cannot reload
+        _serve(Runtime(Scraper(targets)), host, port, log_level, extra_collectors=[timings.collector()])
     finally:
         demo.stop()
+        timings.stop()
     return 0
 
 

@@ -11,19 +11,23 @@ Resque holds (queues, job kinds, workers) is described in :mod:`.specs`.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import fakeredis
 import redis
 
-from ..resque.writer import ACTIVE_JOB_WRAPPER, ResqueWriter
+from ..resque.writer import ACTIVE_JOB_WRAPPER, ResqueWriter, parse_worker_id
+from .clues import CluesJob, CluesPublisher
 from .plugins import PluginSimulator
 from .specs import ANALYTICS, DEMO, JobKind, QueueSpec, ResqueSpec, WorkerSpec
 
@@ -40,15 +44,22 @@ class _Worker:
     spec: WorkerSpec
     worker_id: str
     job: JobKind | None = None  # what it is running, None when idle
+    clues_job: CluesJob | None = None  # its resque-clues context, when events are published
 
 
 class ResqueSimulator:
     """Keeps one demo Resque moving; ``tick()`` is one step (the thread runs it every ~0.5 s)."""
 
     def __init__(
-        self, writer: ResqueWriter, spec: ResqueSpec, rng: random.Random, failed_cap: int = DEFAULT_FAILED_CAP
+        self,
+        writer: ResqueWriter,
+        spec: ResqueSpec,
+        rng: random.Random,
+        failed_cap: int = DEFAULT_FAILED_CAP,
+        clues: CluesPublisher | None = None,
     ) -> None:
         self.writer = writer
+        self.clues = clues  # publishes resque-clues events for every job, as the gem would
         self.spec = spec
         self.rng = rng
         self.failed_cap = failed_cap
@@ -67,9 +78,24 @@ class ResqueSimulator:
         if kind.active_job:
             job_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
             enqueued_ns = int(now * 1_000_000) * 1_000 + self.rng.randrange(1_000)
-            self.writer.enqueue_active_job(queue, kind.job_class, args, job_id=job_id, enqueued_at_ns=enqueued_ns)
+            raw = self.writer.enqueue_active_job(queue, kind.job_class, args, job_id=job_id, enqueued_at_ns=enqueued_ns)
         else:
-            self.writer.enqueue(queue, kind.job_class, args)
+            raw = self.writer.enqueue(queue, kind.job_class, args)
+        if self.clues is not None:
+            item = json.loads(raw)
+            self.clues.enqueued(queue, item["class"], item["args"], now, self.writer.hostname, 4242)
+
+    def _start(self, worker: _Worker, now: float) -> None:
+        started = self.writer.start_job(worker.worker_id, list(worker.spec.queues), run_at=now)
+        worker.job = self._job_kind(started)
+        worker.clues_job = self._clues_dequeued(worker.worker_id, started, now)
+
+    def _clues_dequeued(self, worker_id: str, started: dict[str, Any] | None, at: float) -> CluesJob | None:
+        if self.clues is None or started is None:
+            return None
+        host, pid, _ = parse_worker_id(worker_id)
+        payload = started["payload"]
+        return self.clues.dequeued(started["queue"], payload["class"], payload["args"], at, host, int(pid))
 
     def _pick(self, spec: QueueSpec) -> JobKind:
         return self.rng.choices(spec.kinds, weights=[k.weight for k in spec.kinds])[0]
@@ -91,8 +117,11 @@ class ResqueSimulator:
             runner = next(w for w in self.workers if queue_name in w.spec.queues or "*" in w.spec.queues)
             for _ in range(count):
                 self._enqueue(queue_name, kind, now - 600)
-                self.writer.start_job(runner.worker_id, [queue_name], run_at=now - 300)
+                ran = self.writer.start_job(runner.worker_id, [queue_name], run_at=now - 300)
                 self.writer.finish_job(runner.worker_id)
+                done = self._clues_dequeued(runner.worker_id, ran, now - 300)
+                if self.clues is not None and done is not None:
+                    self.clues.finished(done, now - 300 + self.rng.uniform(0.05, 2.0))
         if self.spec.stuck is not None:
             spec, kind = self.spec.stuck
             started = now - STUCK_JOB_AGE_SECONDS
@@ -100,7 +129,8 @@ class ResqueSimulator:
                 self._pid(), list(spec.queues), spec.host, at=started - 60
             )
             self._enqueue(spec.queues[0], kind, started - 5)
-            self.writer.start_job(self.stuck_worker_id, list(spec.queues), run_at=started)
+            stuck = self.writer.start_job(self.stuck_worker_id, list(spec.queues), run_at=started)
+            self._clues_dequeued(self.stuck_worker_id, stuck, started)  # no final event: it is still running
             self.writer.heartbeat(self.stuck_worker_id, at=now)  # alive: its parent beats during the long job
         if self.spec.dead is not None:
             spec = self.spec.dead
@@ -133,21 +163,26 @@ class ResqueSimulator:
             if worker.job is not None and rng.random() < worker.spec.speed:
                 self._end_job(worker, now)
             if worker.job is None:
-                worker.job = self._job_kind(writer.start_job(worker.worker_id, list(worker.spec.queues), run_at=now))
+                self._start(worker, now)
         if rng.random() < self.spec.crash_rate:
             self._crash_one(now)
         self._trim_failed()
 
     def _end_job(self, worker: _Worker, now: float) -> None:
         job, worker.job = worker.job, None
+        clues_job, worker.clues_job = worker.clues_job, None
         if job is None or not job.failures or self.rng.random() >= self.spec.fail_rate:
             self.writer.finish_job(worker.worker_id)
+            if self.clues is not None and clues_job is not None:
+                self.clues.finished(clues_job, now)
             return
         failure = self.rng.choice(job.failures)
         error = failure.error.replace("{n}", str(self.rng.randrange(1, 100_000)))
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", job.job_class.rsplit("::", 1)[-1]).lower()
         backtrace = [*failure.library_frames, f"/app/app/jobs/{snake}.rb:{len(snake)}:in `perform'"]
         self.writer.fail_job(worker.worker_id, failure.exception, error, backtrace, at=now)
+        if self.clues is not None and clues_job is not None:
+            self.clues.failed(clues_job, now, failure.exception, error, backtrace)
 
     def _crash_one(self, now: float) -> None:
         """A worker killed mid-job (OOM, deploy): unregistered with a DirtyExit, then restarted."""
@@ -157,7 +192,7 @@ class ResqueSimulator:
         victim = self.rng.choice(busy)
         self.writer.unregister_worker(victim.worker_id, at=now)
         victim.worker_id = self.writer.register_worker(self._pid(), list(victim.spec.queues), victim.spec.host, at=now)
-        victim.job = None
+        victim.job = victim.clues_job = None  # a dirty exit: resque-clues publishes no final event
 
     def _job_kind(self, started: dict[str, Any] | None) -> JobKind | None:
         """The JobKind of a started job (unwrapping ActiveJob), so its failures look plausible."""
@@ -201,7 +236,14 @@ class DemoEnvironment:
     bytes, like the exporter's production clients.
     """
 
-    def __init__(self, seed: int = 1, tick_interval: float = 0.5, failed_cap: int = DEFAULT_FAILED_CAP) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        tick_interval: float = 0.5,
+        failed_cap: int = DEFAULT_FAILED_CAP,
+        clues_sink: Callable[[str, bytes], None] | None = None,
+    ) -> None:
+        """``clues_sink(resque, line)`` receives the resque-clues event lines of every job, when given."""
         self.tick_interval = tick_interval
         rng = random.Random(seed)
         self._instances: list[_Instance] = []
@@ -211,7 +253,10 @@ class DemoEnvironment:
         ):
             client: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
             writer = ResqueWriter(client, spec.namespace, host)
-            simulator = ResqueSimulator(writer, spec, random.Random(rng.getrandbits(64)), failed_cap)
+            clues = None
+            if clues_sink is not None:
+                clues = CluesPublisher(partial(clues_sink, name), random.Random(rng.getrandbits(64)))
+            simulator = ResqueSimulator(writer, spec, random.Random(rng.getrandbits(64)), failed_cap, clues)
             plugins = PluginSimulator(
                 client, spec.namespace, random.Random(rng.getrandbits(64)), scheduler_alive=name == "demo"
             )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 
 from .. import __version__
 from ..scrape.collector import ExporterCollector, ResqueCollector
@@ -43,13 +44,18 @@ LIFECYCLE_DISABLED = "POST /-/reload is disabled: start with --web.enable-lifecy
 
 
 def create_exporter_app(
-    source: Runtime | Scraper, descriptions: Mapping[str, str] | None = None, *, enable_lifecycle: bool = False
+    source: Runtime | Scraper,
+    descriptions: Mapping[str, str] | None = None,
+    *,
+    enable_lifecycle: bool = False,
+    extra_collectors: Sequence[Collector] = (),
 ) -> FastAPI:
     """The exporter app over a Runtime (reloadable), or over a bare Scraper serving a fixed set of Resques.
 
     `descriptions` (bare Scraper only) maps each Resque to a password-free description for `/`.
     `enable_lifecycle` allows POST /-/reload; like Prometheus's flag of the same name it is off by
     default, because the endpoint has no authentication (SIGHUP always works).
+    `extra_collectors` are served on /metrics too (the demo's job timings).
     """
     runtime = source if isinstance(source, Runtime) else Runtime(source, descriptions)
     app = FastAPI(title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
@@ -82,6 +88,8 @@ def create_exporter_app(
             registry.register(ExporterCollector(runtime))
             registry.register(ProcessCollector(registry=None))
             registry.register(PlatformCollector(registry=None))
+            for collector in extra_collectors:
+                registry.register(collector)
             return _exposition(registry, request)
 
     @app.get("/probe")

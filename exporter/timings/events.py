@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from ..resque.payloads import ACTIVEJOB_WRAPPER, job_class
+
 EventType = Literal["enqueued", "dequeued", "destroyed", "perform_started", "perform_finished", "failed"]
 EVENT_TYPES: Final[tuple[EventType, ...]] = (
     "enqueued",
@@ -120,6 +122,8 @@ def event_from_object(obj: dict[str, Any]) -> ClueEvent | Malformed:
         worker_class is not None or event_type in _NEEDS_CLASS
     ):
         return Malformed("missing_field")
+    if worker_class == ACTIVEJOB_WRAPPER:  # Rails' adapter: the real class is in args[0], as the exporter reads it
+        worker_class = job_class({"class": worker_class, "args": obj.get("args")})
     timestamp = parse_timestamp(obj.get("timestamp"))
     if timestamp is None:
         return Malformed("missing_field" if "timestamp" not in obj else "bad_timestamp")

@@ -16,7 +16,6 @@ from typing import Literal
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from ..metrics.timings import timings_families
 from .aggregate import Limits, SourceStats, TimingsAggregator, TimingsSnapshot
 from .events import ClueEvent, MalformedKind, parse_line
 from .settings import ClueSource, TimingsSettings
@@ -68,6 +67,7 @@ class TimingsService:
         self._lock = threading.Lock()  # source counters and ingest counters
         self._sources = {str(s.path): _Source(str(s.path)) for s in settings.sources}
         self._http = _Source(HTTP_SOURCE)
+        self._named: dict[str, _Source] = {}  # in-process feeds (record_line)
         self._ingest_requests: dict[str, int] = {}
         self._tailers: dict[str, tuple[ClueSource, FileTailer]] = {}
         self._token: bytes | None = None
@@ -157,21 +157,30 @@ class TimingsService:
         self.aggregator.record(resque, parsed)
         return None
 
-    def record_line(self, resque: str, line: bytes) -> None:
-        """Count one event line as coming from the HTTP ingest (the demo feeds its events this way)."""
-        self._line(resque, self._http, line)
+    def record_line(self, resque: str, line: bytes, source: str = "demo") -> None:
+        """Count one event line handed over in process (the demo's simulator feeds its events this way)."""
+        with self._lock:
+            named = self._named.get(source)
+            if named is None:
+                named = self._named[source] = _Source(source)
+        self._line(resque, named, line)
 
-    def ingest(self, resque: str, authorization: str | None, lines: Iterable[bytes]) -> IngestResult:
-        """Pushed NDJSON events: authenticate (constant time), check the Resque name, count each line."""
+    def check_push(self, resque: str, authorization: str | None) -> IngestOutcome:
+        """``accepted`` when the bearer token (compared in constant time) and the Resque name are right;
+        any other outcome is counted here as a refused push."""
         ingest = self.settings.ingest
         if ingest is None or self._token is None:
-            return self._refused("disabled")
+            return self._refused("disabled").outcome
         scheme, _, presented = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._token):
             log.warning("timings push refused: missing or wrong bearer token")
-            return self._refused("unauthorized")
+            return self._refused("unauthorized").outcome
         if resque not in ingest.resques:
-            return self._refused("unknown_resque")
+            return self._refused("unknown_resque").outcome
+        return "accepted"
+
+    def ingest_lines(self, resque: str, lines: Iterable[bytes]) -> IngestResult:
+        """Count the lines of a push that :meth:`check_push` accepted; blank lines are ignored."""
         result = IngestResult("accepted")
         for line in lines:
             if not line.strip():
@@ -184,6 +193,13 @@ class TimingsService:
         with self._lock:
             self._ingest_requests["accepted"] = self._ingest_requests.get("accepted", 0) + 1
         return result
+
+    def ingest(self, resque: str, authorization: str | None, lines: Iterable[bytes]) -> IngestResult:
+        """A whole push: check it, then count its lines."""
+        outcome = self.check_push(resque, authorization)
+        if outcome != "accepted":
+            return IngestResult(outcome)
+        return self.ingest_lines(resque, lines)
 
     def refuse(self, outcome: IngestOutcome) -> IngestResult:
         """Count a push the HTTP layer refused before reading it (e.g. a body over the size limit)."""
@@ -210,6 +226,8 @@ class TimingsService:
             ]
             if self.settings.ingest is not None or self._http.lines:
                 sources.append(SourceStats(HTTP_SOURCE, self._http.lines, dict(self._http.malformed), {}, None))
+            for named in self._named.values():
+                sources.append(SourceStats(named.name, named.lines, dict(named.malformed), {}, None))
             ingest = dict(self._ingest_requests)
         return TimingsSnapshot(
             self.settings.queue_wait_buckets, self.settings.perform_buckets, resques, tuple(sources), ingest
@@ -236,6 +254,8 @@ class TimingsCollector(Collector):
         return iter(())
 
     def collect(self) -> Iterator[Metric]:
+        from ..metrics.timings import timings_families  # here: metrics imports this package's snapshot types
+
         yield from timings_families(self._service.snapshot())
 
 

@@ -14,6 +14,8 @@ from resque_exporter.resque.failure_scan import FailureBreakdown
 from resque_exporter.resque.plugins import RetryCount, SchedulerState
 from resque_exporter.resque.snapshot import QueueHead, RedisInfo, RunningJob, Snapshot, Worker
 
+from .timings_samples import sample_timings_exposition
+
 NOW = 1_795_389_453.5
 
 
@@ -114,10 +116,22 @@ def sample_exposition() -> str:
 
 
 def emitted_metric_names() -> set[str]:
-    """Every resque_* sample name the exporter emits for a snapshot that exercises every family."""
+    """Every resque_* sample name emitted for snapshots that exercise every family (exporter and timings)."""
     return {
         sample.name
-        for family in text_string_to_metric_families(sample_exposition())
+        for text in (sample_exposition(), sample_timings_exposition())
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("resque_")
+    }
+
+
+def table_metric_names() -> set[str]:
+    """The names the README's metric table lists: sample names, except a histogram goes by its family name."""
+    return {
+        family.name if family.type == "histogram" else sample.name
+        for text in (sample_exposition(), sample_timings_exposition())
+        for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name.startswith("resque_")
     }
