@@ -4,8 +4,9 @@ Job classes, queues and exception names are open-ended, so each is capped. The s
 and histograms, which must never go down, so a name's series only ever counts what it saw while it
 held a slot: when a name in ``other`` outgrows the weakest slot holder by ``PROMOTE_FACTOR``, the two
 swap at the next :meth:`TopN.rebalance`. The promoted name's series counts from then on, the demoted
-one's goes stale (and resumes where it stopped if it is promoted again), and ``other`` keeps what it
-already counted. Every series stays monotonic and the sum over all series is exact.
+one's is no longer exposed (it goes stale; it resumes where it stopped if promoted again), and ``other``
+keeps what it already counted. Every series stays monotonic and each event lands in exactly one series,
+so rates summed over the series stay exact.
 """
 
 from __future__ import annotations
