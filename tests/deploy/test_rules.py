@@ -24,13 +24,17 @@ DEPLOY = ROOT / "deploy"
 PROM = DEPLOY / "prometheus"
 RECORDING_FILE = PROM / "rules" / "resque-recording.yml"
 ALERTS_FILE = PROM / "rules" / "resque-alerts.yml"
-RULE_FILES = (RECORDING_FILE, ALERTS_FILE)
+TIMINGS_FILE = PROM / "rules" / "resque-timings.yml"  # job-timing percentiles and alerts (resque-agent)
+RULE_FILES = (RECORDING_FILE, ALERTS_FILE, TIMINGS_FILE)
 PROM_CONFIGS = (PROM / "prometheus.yml", PROM / "prometheus-multi-target.yml")
 UNIT_TESTS = sorted((PROM / "tests").glob("*.yml"))
 RUNBOOK = ROOT / "docs" / "alerts.md"
 
 RUNBOOK_BASE = "https://github.com/resque-exporter/resque-exporter/blob/main/docs/alerts.md#"
-DASHBOARD_BASE = "https://grafana.example.com/d/resque-overview/resque-overview?"
+DASHBOARD_BASES = (
+    "https://grafana.example.com/d/resque-overview/resque-overview?",
+    "https://grafana.example.com/d/resque-timings/resque-timings?",
+)
 SEVERITIES = {"critical", "warning", "info"}
 ANNOTATIONS = {"summary", "description", "runbook_url", "dashboard_url"}
 
@@ -51,6 +55,8 @@ THRESHOLD_OF = {
     "ResqueDeadWorkers": "resque_threshold_dead_workers",
     "ResqueDelayedJobsOverdue": "resque_threshold_overdue_delayed_jobs",
     "ResqueRedisMemoryHigh": "resque_threshold_redis_memory_ratio",
+    "ResqueJobPerformSlow": "resque_threshold_job_perform_p95_seconds",
+    "ResqueJobQueueWaitSlow": "resque_threshold_job_queue_wait_p95_seconds",
 }
 # Alerts on a 0/1 state: their value says nothing, so their description does not show it.
 ON_OFF_ALERTS = {"ResqueExporterDown", "ResqueExporterAbsent", "ResqueRedisDown", "ResqueWorkersPaused"}
@@ -72,6 +78,8 @@ EXPECTED_ALERTS = {
     "ResqueRedisEvictingKeys": "critical",
     "ResqueWorkersPaused": "info",
     "ResqueMalformedRecords": "info",
+    "ResqueJobPerformSlow": "warning",
+    "ResqueJobQueueWaitSlow": "warning",
 }
 
 
@@ -90,8 +98,16 @@ def load_rules(path: Path) -> list[dict[str, Any]]:
     return [rule for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]]
 
 
-ALERTS = {rule["alert"]: rule for rule in load_rules(ALERTS_FILE)}
-RECORDS = {rule["record"]: rule for rule in load_rules(RECORDING_FILE)}
+ALERTS = {rule["alert"]: rule for path in (ALERTS_FILE, TIMINGS_FILE) for rule in load_rules(path) if "alert" in rule}
+RECORDS = {
+    rule["record"]: rule for path in (RECORDING_FILE, TIMINGS_FILE) for rule in load_rules(path) if "record" in rule
+}
+# Aggregation labels of each recording level: `resque` per exporter target; `resque_class` per job class
+# across the agents' instances (each worker host sees only its own jobs), `le` kept for histogram_quantile.
+LEVEL_LABELS = {
+    "resque": ["job", "instance", "resque"],
+    "resque_class": ["job", "resque", "queue", "class", "le"],
+}
 
 
 def walk(expr: str) -> Iterator[Any]:
@@ -200,7 +216,7 @@ def test_alert_is_fully_described(name: str) -> None:
     assert notes["summary"].endswith(".") and notes["summary"][0].isupper()
     assert "{{ $labels.instance }}" in notes["description"] or "{{ $labels.job }}" in notes["description"]
     assert notes["runbook_url"] == RUNBOOK_BASE + name.lower()
-    assert notes["dashboard_url"].startswith(DASHBOARD_BASE)
+    assert notes["dashboard_url"].startswith(DASHBOARD_BASES)
 
 
 @pytest.mark.parametrize("name", sorted(ALERTS))
@@ -255,20 +271,20 @@ def test_no_hard_coded_thresholds(name: str) -> None:
     assert number_literals(expr) <= {0.0, 1.0}, f"{name} hard-codes a threshold"
     if name in THRESHOLD_OF:
         assert THRESHOLD_OF[name] in selector_names(expr)
-        assert re.search(r"> on \(job, instance, resque(, queue)?\) group_left \(\)", expr), expr
+        assert re.search(r"> on \(job, (instance, )?resque(, queue)?(, class)?\) group_left \(\)", expr), expr
         query = "{{ with printf " + f'"{THRESHOLD_OF[name]}{{'
         assert query in ALERTS[name]["annotations"]["description"], "description shows the threshold value"
 
 
 def test_recording_rules_follow_the_naming_convention() -> None:
     for name, rule in RECORDS.items():
-        assert re.fullmatch(r"resque:[a-z_]+:[a-z0-9_]+", name), name
-        metric = name.split(":")[1]
+        assert re.fullmatch(r"(resque|resque_class):[a-z_]+:[a-z0-9_]+", name), name
+        level, metric = name.split(":")[:2]
         assert not metric.endswith("_total"), f"{name}: drop _total after rate()"
         for node in walk(rule["expr"]):
             if isinstance(node, promql_parser.AggregateExpr):
-                assert node.modifier is not None, f"{name}: aggregate by (job, instance, resque)"
-                assert list(node.modifier.labels) == ["job", "instance", "resque"], name
+                assert node.modifier is not None, f"{name}: aggregate by {LEVEL_LABELS[level]}"
+                assert list(node.modifier.labels) == LEVEL_LABELS[level], name
 
 
 def test_rate_windows_cover_four_scrapes() -> None:
