@@ -213,17 +213,23 @@ class TimingsService:
     # ------------------------------------------------------------------ publishing
     def snapshot(self) -> TimingsSnapshot:
         resques = self.aggregator.snapshot()
+        tailers = {key: tailer for key, (_, tailer) in self._tailers.items()}  # stop() swaps the dict, never edits it
         with self._lock:
-            sources = [
-                SourceStats(
-                    key,
-                    source.lines,
-                    self._malformed_with_too_long(key, source),
-                    dict(self._tailers[key][1].stats.rotations) if key in self._tailers else {},
-                    self._tailers[key][1].stats.unread_bytes if key in self._tailers else None,
+            sources = []
+            for key, source in self._sources.items():
+                tailer = tailers.get(key)
+                malformed = dict(source.malformed)
+                if tailer is not None and tailer.stats.too_long:
+                    malformed["too_long"] = tailer.stats.too_long
+                sources.append(
+                    SourceStats(
+                        key,
+                        source.lines,
+                        malformed,
+                        dict(tailer.stats.rotations) if tailer else {},
+                        tailer.stats.unread_bytes if tailer else None,
+                    )
                 )
-                for key, source in self._sources.items()
-            ]
             if self.settings.ingest is not None or self._http.lines:
                 sources.append(SourceStats(HTTP_SOURCE, self._http.lines, dict(self._http.malformed), {}, None))
             for named in self._named.values():
@@ -232,13 +238,6 @@ class TimingsService:
         return TimingsSnapshot(
             self.settings.queue_wait_buckets, self.settings.perform_buckets, resques, tuple(sources), ingest
         )
-
-    def _malformed_with_too_long(self, key: str, source: _Source) -> dict[MalformedKind, int]:
-        malformed = dict(source.malformed)
-        too_long = self._tailers[key][1].stats.too_long if key in self._tailers else 0
-        if too_long:
-            malformed["too_long"] = too_long
-        return malformed
 
     def collector(self) -> Collector:
         return TimingsCollector(self)

@@ -135,9 +135,12 @@ def test_the_background_poller_reads_new_lines_and_stop_saves_the_offset(tmp_pat
     )
     timings.start()
     try:
-        lines = lines_of("clues.log")[:40]
-        log.write_bytes(b"".join(lines))
         deadline = time.monotonic() + 10
+        while not state.exists():  # saved after the first poll: from then on, new lines are read
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        with open(log, "ab") as out:
+            out.write(b"".join(lines_of("clues.log")[:40]))
         while value(timings, "resque_timings_lines_total", source=str(log)) < 40 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert value(timings, "resque_timings_lines_total", source=str(log)) == 40
