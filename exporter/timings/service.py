@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
@@ -71,6 +71,7 @@ class TimingsService:
         self._ingest_requests: dict[str, int] = {}
         self._tailers: dict[str, tuple[ClueSource, FileTailer]] = {}
         self._token: bytes | None = None
+        self._saved_positions: dict[str, dict[str, Any]] | None = None
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -135,8 +136,12 @@ class TimingsService:
     def _save(self) -> None:
         if self.settings.state_file is None or not self._tailers:
             return
+        positions = {k: t.position() for k, (_, t) in self._tailers.items()}
+        if positions == self._saved_positions:
+            return  # nothing moved: no write (and no fsync) on an idle host
         try:
-            save_positions(self.settings.state_file, {k: t.position() for k, (_, t) in self._tailers.items()})
+            save_positions(self.settings.state_file, positions)
+            self._saved_positions = positions
         except OSError as exc:
             log.warning("cannot save timings state %s: %s", self.settings.state_file, exc)
 

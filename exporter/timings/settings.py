@@ -7,7 +7,16 @@ import math
 from pathlib import Path
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 # From tens of milliseconds to four hours: prometheus-client's defaults stop at 10 s and Sidekiq's at
 # 335 s, which puts every report or import job in +Inf. 20 buckets (+Inf) per series.
@@ -17,6 +26,16 @@ DEFAULT_BUCKETS: Final[tuple[float, ...]] = (
 MAX_BUCKETS: Final = 60
 
 ResqueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+
+
+def _absolute(value: Path) -> Path:
+    """Paths in `timings:` are absolute: relative to what would be ambiguous (the process or the config file)."""
+    if not value.is_absolute():
+        raise ValueError("must be an absolute path")
+    return value
+
+
+AbsolutePath = Annotated[Path, AfterValidator(_absolute)]
 Seconds = Annotated[float, Field(ge=0)]
 
 
@@ -25,16 +44,9 @@ class ClueSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Path
+    path: AbsolutePath
     resque: ResqueName  # the Resque these jobs belong to (the `resque` label)
     from_beginning: bool = False  # first sight only: read what the file already holds
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        if not value.is_absolute():
-            raise ValueError("must be an absolute path")
-        return value
 
 
 class IngestSettings(BaseModel):
@@ -42,7 +54,9 @@ class IngestSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    token_file: FilePath  # bearer token the pushers send (Authorization: Bearer <token>)
+    token_file: Annotated[
+        FilePath, AfterValidator(_absolute)
+    ]  # bearer token the pushers send (Authorization: Bearer <token>)
     resques: tuple[ResqueName, ...] = Field(min_length=1)  # names a push may use (bounds the `resque` label)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1 << 30)] = 16 << 20
 
@@ -67,7 +81,7 @@ class TimingsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: tuple[ClueSource, ...] = ()
-    state_file: Path | None = None  # offsets across restarts; required with sources
+    state_file: AbsolutePath | None = None  # offsets across restarts; required with sources
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     rotate_wait_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0  # keep reading a renamed file this long
     max_line_bytes: Annotated[int, Field(ge=1024, le=64 << 20)] = 1 << 20

@@ -115,6 +115,7 @@ def test_a_short_or_missing_token_file_stops_the_start(tmp_path: Path) -> None:
         ({"queue_wait_buckets": [0, 1]}, "positive"),
         ({"sources": [{"path": "/var/log/x.log", "resque": "main"}]}, "state_file is required"),
         ({"sources": [{"path": "relative.log", "resque": "main"}], "state_file": "/tmp/s"}, "absolute"),
+        ({"sources": [{"path": "/var/log/x.log", "resque": "main"}], "state_file": "state.json"}, "absolute"),
         ({"max_classes": 0}, "max_classes"),
         ({"surprise": 1}, "surprise"),
     ],
