@@ -82,22 +82,22 @@ def _source_families(snapshot: TimingsSnapshot) -> Iterator[Metric]:
     lines = CounterMetricFamily(
         "resque_timings_lines",
         "Lines read from each event source (a log file, or `http` for pushed events).",
-        labels=["source"],
+        labels=["resque", "source"],
     )
     malformed = CounterMetricFamily(
         "resque_timings_malformed_lines",
         "Lines skipped because they are not a valid resque-clues event, by kind.",
-        labels=["source", "kind"],
+        labels=["resque", "source", "kind"],
     )
     rotations = CounterMetricFamily(
         "resque_timings_rotations",
         "Rotations of a tailed log file seen, `kind` = rename or truncate.",
-        labels=["source", "kind"],
+        labels=["resque", "source", "kind"],
     )
     unread = GaugeMetricFamily(
         "resque_timings_unread_bytes",
         "Bytes written to a tailed log file and not read yet (tailer lag).",
-        labels=["source"],
+        labels=["resque", "source"],
     )
     ingest = CounterMetricFamily(
         "resque_timings_ingest_requests",
@@ -105,13 +105,13 @@ def _source_families(snapshot: TimingsSnapshot) -> Iterator[Metric]:
         labels=["outcome"],
     )
     for source in snapshot.sources:
-        lines.add_metric([source.source], source.lines)
+        lines.add_metric([source.resque, source.source], source.lines)
         for malformed_kind, count in sorted(source.malformed.items()):
-            malformed.add_metric([source.source, malformed_kind], count)
+            malformed.add_metric([source.resque, source.source, malformed_kind], count)
         for kind, count in sorted(source.rotations.items()):
-            rotations.add_metric([source.source, kind], count)
+            rotations.add_metric([source.resque, source.source, kind], count)
         if source.unread_bytes is not None:
-            unread.add_metric([source.source], source.unread_bytes)
+            unread.add_metric([source.resque, source.source], source.unread_bytes)
     for outcome, count in sorted(snapshot.ingest_requests.items()):
         ingest.add_metric([outcome], count)
     yield from (lines, malformed, rotations, unread, ingest)

@@ -59,7 +59,8 @@ class ResqueTimings:
 
 @dataclass(frozen=True)
 class SourceStats:
-    source: str
+    resque: str  # the Resque the source's events belong to
+    source: str  # a log file's path, `http` for pushes, or an in-process feed (`demo`)
     lines: int
     malformed: Mapping[MalformedKind, int]
     rotations: Mapping[str, int]  # "rename" / "truncate"

@@ -40,7 +40,8 @@ class TimingsError(Exception):
 
 
 class _Source:
-    def __init__(self, name: str) -> None:
+    def __init__(self, resque: str, name: str) -> None:
+        self.resque = resque
         self.name = name
         self.lines = 0
         self.malformed: dict[MalformedKind, int] = {}
@@ -65,9 +66,8 @@ class TimingsService:
             ),
         )
         self._lock = threading.Lock()  # source counters and ingest counters
-        self._sources = {str(s.path): _Source(str(s.path)) for s in settings.sources}
-        self._http = _Source(HTTP_SOURCE)
-        self._named: dict[str, _Source] = {}  # in-process feeds (record_line)
+        self._sources = {str(s.path): _Source(s.resque, str(s.path)) for s in settings.sources}
+        self._pushed: dict[tuple[str, str], _Source] = {}  # (resque, `http` or an in-process feed's name)
         self._ingest_requests: dict[str, int] = {}
         self._tailers: dict[str, tuple[ClueSource, FileTailer]] = {}
         self._token: bytes | None = None
@@ -164,11 +164,14 @@ class TimingsService:
 
     def record_line(self, resque: str, line: bytes, source: str = "demo") -> None:
         """Count one event line handed over in process (the demo's simulator feeds its events this way)."""
+        self._line(resque, self._pushed_source(resque, source), line)
+
+    def _pushed_source(self, resque: str, name: str) -> _Source:
         with self._lock:
-            named = self._named.get(source)
-            if named is None:
-                named = self._named[source] = _Source(source)
-        self._line(resque, named, line)
+            source = self._pushed.get((resque, name))
+            if source is None:
+                source = self._pushed[(resque, name)] = _Source(resque, name)
+            return source
 
     def check_push(self, resque: str, authorization: str | None) -> IngestOutcome:
         """``accepted`` when the bearer token (compared in constant time) and the Resque name are right;
@@ -187,10 +190,11 @@ class TimingsService:
     def ingest_lines(self, resque: str, lines: Iterable[bytes]) -> IngestResult:
         """Count the lines of a push that :meth:`check_push` accepted; blank lines are ignored."""
         result = IngestResult("accepted")
+        source = self._pushed_source(resque, HTTP_SOURCE)
         for line in lines:
             if not line.strip():
                 continue
-            kind = self._line(resque, self._http, line)
+            kind = self._line(resque, source, line)
             if kind is None:
                 result.accepted += 1
             else:
@@ -228,6 +232,7 @@ class TimingsService:
                     malformed["too_long"] = tailer.stats.too_long
                 sources.append(
                     SourceStats(
+                        source.resque,
                         key,
                         source.lines,
                         malformed,
@@ -235,10 +240,8 @@ class TimingsService:
                         tailer.stats.unread_bytes if tailer else None,
                     )
                 )
-            if self.settings.ingest is not None or self._http.lines:
-                sources.append(SourceStats(HTTP_SOURCE, self._http.lines, dict(self._http.malformed), {}, None))
-            for named in self._named.values():
-                sources.append(SourceStats(named.name, named.lines, dict(named.malformed), {}, None))
+            for pushed in self._pushed.values():
+                sources.append(SourceStats(pushed.resque, pushed.name, pushed.lines, dict(pushed.malformed), {}, None))
             ingest = dict(self._ingest_requests)
         return TimingsSnapshot(
             self.settings.queue_wait_buckets, self.settings.perform_buckets, resques, tuple(sources), ingest

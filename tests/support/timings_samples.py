@@ -38,8 +38,8 @@ def sample_timings_snapshot() -> TimingsSnapshot:
             ),
         ),
         sources=(
-            SourceStats("/var/log/resque-clues.log", 13, {"not_event": 1}, {"rename": 1, "truncate": 1}, 0),
-            SourceStats("http", 2, {"invalid_json": 1}, {}, None),
+            SourceStats("main", "/var/log/resque-clues.log", 13, {"not_event": 1}, {"rename": 1, "truncate": 1}, 0),
+            SourceStats("main", "http", 2, {"invalid_json": 1}, {}, None),
         ),
         ingest_requests={"accepted": 1, "unauthorized": 1},
     )

@@ -54,7 +54,7 @@ def test_a_push_counts_events_and_malformed_lines(pushed: tuple[TimingsService, 
     body = b"\n".join([*SAMPLE_LINES[:3], b"not json at all", b""]) + b"\n\n"
     assert push(client, body) == (200, {"accepted": 3, "malformed": {"not_event": 1}})
     assert value(timings, "resque_job_events_total", resque="main", queue="critical", event="enqueued") == 1
-    assert value(timings, "resque_timings_malformed_lines_total", source="http", kind="not_event") == 1
+    assert value(timings, "resque_timings_malformed_lines_total", resque="main", source="http", kind="not_event") == 1
     assert value(timings, "resque_timings_ingest_requests_total", outcome="accepted") == 1
 
 
@@ -74,7 +74,7 @@ def test_refused_pushes_count_nothing_but_the_refusal(
     code, _ = push(client, SAMPLE_LINES[0] + b"\n", token=token, resque=resque)
     assert code == status
     assert value(timings, "resque_timings_ingest_requests_total", outcome=outcome) == 1
-    assert value(timings, "resque_timings_lines_total", source="http") == 0
+    assert value(timings, "resque_timings_lines_total", resque="main", source="http") == 0
 
 
 def test_a_body_over_the_limit_is_refused_whole(pushed: tuple[TimingsService, TestClient]) -> None:
@@ -83,7 +83,7 @@ def test_a_body_over_the_limit_is_refused_whole(pushed: tuple[TimingsService, Te
     assert len(body) > 4096
     code, _ = push(client, body)
     assert code == 413
-    assert value(timings, "resque_timings_lines_total", source="http") == 0
+    assert value(timings, "resque_timings_lines_total", resque="main", source="http") == 0
     assert value(timings, "resque_timings_ingest_requests_total", outcome="too_large") == 1
 
 
@@ -142,10 +142,11 @@ def test_the_background_poller_reads_new_lines_and_stop_saves_the_offset(tmp_pat
             time.sleep(0.02)
         with open(log, "ab") as out:
             out.write(b"".join(lines_of("clues.log")[:40]))
-        while value(timings, "resque_timings_lines_total", source=str(log)) < 40 and time.monotonic() < deadline:
+        lines = {"resque": "main", "source": str(log)}
+        while value(timings, "resque_timings_lines_total", **lines) < 40 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert value(timings, "resque_timings_lines_total", source=str(log)) == 40
-        assert value(timings, "resque_timings_unread_bytes", source=str(log)) == 0
+        assert value(timings, "resque_timings_lines_total", **lines) == 40
+        assert value(timings, "resque_timings_unread_bytes", resque="main", source=str(log)) == 0
     finally:
         timings.stop()
     assert not [t for t in threading.enumerate() if t.name == "resque-timings"]
