@@ -72,6 +72,7 @@ class TimingsService:
         self._tailers: dict[str, tuple[ClueSource, FileTailer]] = {}
         self._token: bytes | None = None
         self._saved_positions: dict[str, dict[str, Any]] | None = None
+        self._stopped = False
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -109,14 +110,18 @@ class TimingsService:
         if thread is not None:
             thread.join(timeout=10.0)
         with self._poll_lock:
+            if self._stopped:  # a second stop must not save the closed tailers' empty positions
+                return
             self._save()
             for _, tailer in self._tailers.values():
-                tailer.close()
-            self._tailers = {}
+                tailer.close()  # kept: its counters are still served until the process exits
+            self._stopped = True
 
     def poll_once(self) -> None:
         """Read every source to its current end and save the offsets (the thread calls this each interval)."""
         with self._poll_lock:
+            if self._stopped:
+                return
             for key, (source, tailer) in self._tailers.items():
                 try:
                     tailer.poll(self._sink(source.resque, self._sources[key]))
@@ -222,7 +227,7 @@ class TimingsService:
     # ------------------------------------------------------------------ publishing
     def snapshot(self) -> TimingsSnapshot:
         resques = self.aggregator.snapshot()
-        tailers = {key: tailer for key, (_, tailer) in self._tailers.items()}  # stop() swaps the dict, never edits it
+        tailers = {key: tailer for key, (_, tailer) in self._tailers.items()}
         with self._lock:
             sources = []
             for key, source in self._sources.items():

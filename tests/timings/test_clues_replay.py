@@ -147,3 +147,5 @@ def test_rotations_and_restarts_count_every_event_once(tmp_path: Path, restart_a
     assert lines == sum(f["lines"] for f in SUMMARY["files"]) == 801
     malformed = {dict(k[1])["kind"]: v for k, v in total.items() if k[0] == "resque_timings_malformed_lines_total"}
     assert malformed == {"not_event": 1}  # the Logger header of the first generation
+    rotations = {dict(k[1])["kind"]: v for k, v in total.items() if k[0] == "resque_timings_rotations_total"}
+    assert rotations == {"rename": 1, "truncate": 1}

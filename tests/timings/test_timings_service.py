@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -149,5 +150,8 @@ def test_the_background_poller_reads_new_lines_and_stop_saves_the_offset(tmp_pat
         assert value(timings, "resque_timings_unread_bytes", resque="main", source=str(log)) == 0
     finally:
         timings.stop()
+    timings.stop()  # a second stop changes nothing
     assert not [t for t in threading.enumerate() if t.name == "resque-timings"]
-    assert str(log) in state.read_text()
+    saved = json.loads(state.read_text())["sources"][str(log)]
+    assert saved["live"]["offset"] == log.stat().st_size
+    assert value(timings, "resque_timings_lines_total", **lines) == 40, "still served after stop"
