@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 LineSink = Callable[[bytes], None]
-_MAX_PENDING_PER_QUEUE = 10_000  # bounded: jobs removed by other means never leave a stale entry forever
+_MAX_PENDING_PER_QUEUE = 10_000  # bounded: jobs removed by other means do not stay here forever
 
 
 @dataclass
@@ -45,13 +45,21 @@ def _line(
     return json.dumps(event, separators=(",", ":")).encode() + b"\n"
 
 
+def _key(worker_class: str, args: list[Any]) -> str:
+    return json.dumps([worker_class, args], separators=(",", ":"), sort_keys=True)
+
+
 class CluesPublisher:
-    """Keeps each queue's pending jobs (Resque pops from the head, as the demo does) to time their wait."""
+    """Remembers each queued job's metadata (by queue, class and args) to time its wait when it is popped.
+
+    A job the demo did not enqueue through here (resque-scheduler moving a delayed job) is timed from
+    its pop, as if it waited 0 s.
+    """
 
     def __init__(self, sink: LineSink, rng: random.Random) -> None:
         self.sink = sink
         self.rng = rng
-        self._pending: dict[str, deque[dict[str, Any]]] = {}
+        self._pending: dict[str, OrderedDict[str, deque[dict[str, Any]]]] = {}
 
     def enqueued(self, queue: str, worker_class: str, args: list[Any], at: float, host: str, pid: int) -> None:
         digest = hashlib.md5(f"{host}{pid}{at}{self.rng.random()}".encode(), usedforsecurity=False).hexdigest()
@@ -65,12 +73,17 @@ class CluesPublisher:
             "process": pid,
             "enqueued_time": at,
         }
-        self._pending.setdefault(queue, deque(maxlen=_MAX_PENDING_PER_QUEUE)).append(metadata)
+        pending = self._pending.setdefault(queue, OrderedDict())
+        pending.setdefault(_key(worker_class, args), deque()).append(metadata)
+        if len(pending) > _MAX_PENDING_PER_QUEUE:
+            pending.popitem(last=False)
         self.sink(_line("enqueued", at, queue, metadata, worker_class, args))
 
     def dequeued(self, queue: str, worker_class: str, args: list[Any], at: float, host: str, pid: int) -> CluesJob:
-        pending = self._pending.get(queue)
-        metadata: dict[str, Any] = dict(pending.popleft()) if pending else {"_enqueued_time": at, "enqueued_time": at}
+        same = self._pending.get(queue, OrderedDict()).get(_key(worker_class, args))
+        metadata: dict[str, Any] = dict(same.popleft()) if same else {"_enqueued_time": at, "enqueued_time": at}
+        if same is not None and not same:
+            del self._pending[queue][_key(worker_class, args)]
         waited = max(0.0, at - metadata["_enqueued_time"])
         metadata.update(
             _hostname=host, hostname=host, _process=pid, process=pid, time_in_queue=waited, _time_in_queue=waited

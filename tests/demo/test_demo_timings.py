@@ -30,6 +30,17 @@ def test_the_simulator_writes_resque_clues_lines_that_add_up() -> None:
     finals = by_type["perform_finished"] + by_type.get("failed", 0)
     assert 0 < finals <= by_type["dequeued"] <= by_type["enqueued"]
     assert by_type.get("failed", 0) > 0
+    enqueued = {e["metadata"]["event_hash"]: e for e in events if e["event_type"] == "enqueued"}
+    dequeued = [e for e in events if e["event_type"] == "dequeued" and "event_hash" in e["metadata"]]
+    assert len({e["metadata"]["event_hash"] for e in dequeued}) == len(dequeued), "each job is dequeued once"
+    for event in dequeued:  # the wait is the pushed job's own, matched by class and args, as the gem does
+        pushed = enqueued[event["metadata"]["event_hash"]]
+        assert (pushed["queue"], pushed["worker_class"], pushed["args"]) == (
+            event["queue"],
+            event["worker_class"],
+            event["args"],
+        )
+        assert event["metadata"]["time_in_queue"] >= 0
 
     timings = TimingsService(TimingsSettings())
     for resque, line in lines:
