@@ -68,7 +68,8 @@ def discover(*, prefix: str = "", writers: tuple[Writer, ...] = WRITERS) -> Disc
     for pid, facts in parsed.items():
         parent = parsed.get(facts.ppid)
         if parent is None or parent.title.is_child:
-            workers[pid] = WorkerProcess(facts, None)
+            if not facts.title.is_child:  # a child whose parent died is no worker: nothing to signal
+                workers[pid] = WorkerProcess(facts, None)
         elif facts.title.is_child:
             children[facts.ppid] = facts
         # else: a child between fork and its own title (it still shows the parent's): not a worker
