@@ -89,7 +89,9 @@ class Worker:
         pipe.delete(self.key(f"stat:processed:{self.id}"), self.key(f"stat:failed:{self.id}"))
         pipe.execute()
 
-    def record_failure(self, payload: object, queue: str, exception: str, error: str, client: redis.Redis | None = None) -> None:
+    def record_failure(
+        self, payload: object, queue: str, exception: str, error: str, client: redis.Redis | None = None
+    ) -> None:
         entry = {
             "failed_at": time.strftime("%Y/%m/%d %H:%M:%S %Z"),
             "payload": payload,
@@ -176,7 +178,10 @@ class Worker:
             number = os.WTERMSIG(status)
             name = signal.Signals(number).name
             self.record_failure(
-                payload, queue, "Resque::DirtyExit", f"Child process received unhandled signal pid {pid} {name} (signal {number})"
+                payload,
+                queue,
+                "Resque::DirtyExit",
+                f"Child process received unhandled signal pid {pid} {name} (signal {number})",
             )
         pipe = self.redis.pipeline()
         pipe.delete(self.key(f"worker:{self.id}"))
