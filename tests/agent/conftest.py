@@ -15,6 +15,7 @@ from resque_exporter.agent.runtime import AgentRuntime
 from resque_exporter.http.agent_routes import add_agent_routes
 from resque_exporter.http.sidecar_app import create_sidecar_app
 from resque_exporter.resque.datastore import DataStore
+
 from support.agent_harness import KEY, WorkerPool, make_runtime
 
 OPERATOR = "operator-token-0123456789abcdef"

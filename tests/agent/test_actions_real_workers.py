@@ -14,9 +14,9 @@ import redis
 
 from resque_exporter.actions import AUDIT_LOGGER
 from resque_exporter.agent.runtime import AgentRuntime
-from support.agent_harness import WorkerPool, busy, enqueue, title, wait_for
 
 from .conftest import READER, Sidecar, job_of
+from support.agent_harness import WorkerPool, busy, enqueue, title, wait_for
 
 
 def audit_lines(caplog: pytest.LogCaptureFixture, event: str = "sidecar_action") -> list[dict[str, object]]:

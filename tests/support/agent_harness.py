@@ -5,6 +5,7 @@ Every process started here is stopped by its pool, by pid, children included.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -137,10 +138,8 @@ class WorkerPool:
                     worker.proc.kill()
                     worker.proc.wait(timeout=5)
             for kid in kids:
-                try:
+                with contextlib.suppress(psutil.Error):
                     kid.kill()
-                except psutil.Error:
-                    pass
 
 
 def enqueue(client: redis.Redis, queue: str, job_class: str, *args: object, namespace: str = "resque") -> None:

@@ -22,6 +22,7 @@ that much memory), anything else succeeds at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -65,10 +66,8 @@ class Worker:
     def heartbeat_loop(self) -> None:
         while True:
             time.sleep(self.heartbeat_interval)
-            try:
+            with contextlib.suppress(redis.RedisError):
                 self.heartbeat()
-            except redis.RedisError:
-                pass
 
     def register(self) -> None:
         self.heartbeat()
@@ -127,10 +126,8 @@ class Worker:
 
     def kill_child(self) -> None:
         if self.child:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     # -- work ---------------------------------------------------------------------------------------------
     def work(self) -> None:
