@@ -173,11 +173,8 @@ class Executor:
             return
         if job is None:
             raise RequestRefused("wrong_job", "the worker finished the job the operator saw and is idle now")
-        if (seen.queue, seen.run_at, seen.job_class) != (job.queue, job.run_at, job.payload_class) and (
-            seen.queue,
-            seen.run_at,
-            seen.job_class,
-        ) != (job.queue, job.run_at, job.job_class):
+        same_class = seen.job_class is None or seen.job_class in (job.payload_class, job.job_class)
+        if (seen.queue, seen.run_at) != (job.queue, job.run_at) or not same_class:
             raise RequestRefused(
                 "wrong_job",
                 f"the worker is on another job now ({job.payload_class} from {job.queue}, started {job.run_at})",

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 
 import redis
 
@@ -141,7 +142,13 @@ class AgentRuntime:
             )
         except redis.RedisError as exc:
             self.counters.error("redis")
-            return ResqueView(target.name, False, type(exc).__name__, (), self._heartbeats.get(target.name))
+            # Process facts go on: the workers Redis last listed for this host, matched to today's processes.
+            previous = self.state.resques.get(target.name) if self.state is not None else None
+            known = tuple(
+                replace(w, process=found.workers.get(w.pid) if w.pid is not None else None)
+                for w in (previous.workers if previous is not None else ())
+            )
+            return ResqueView(target.name, False, type(exc).__name__, known, self._heartbeats.get(target.name))
         local = []
         for status in view.workers:
             parsed = parse_worker_id(status.id)

@@ -71,8 +71,6 @@ def agent_families(state: AgentState | None, max_worker_series: int) -> list[Met
         redis_up.add_metric([name], 1.0 if view.up else 0.0)
         if view.heartbeat_at is not None:
             heartbeat.add_metric([name], view.heartbeat_at)
-        if not view.up:
-            continue
         alive = [w for w in view.workers if w.process is not None]
         dead = [w for w in view.workers if w.process is None]
         workers.add_metric([name], float(len(alive)))

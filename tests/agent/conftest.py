@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -29,6 +29,22 @@ def pool(redis_url: str, redis_client: redis.Redis) -> Iterator[WorkerPool]:
         yield workers
     finally:
         workers.stop_all()
+
+
+@pytest.fixture
+def pool_factory() -> Iterator[Callable[[str, redis.Redis], WorkerPool]]:
+    """Worker pools on other Redis servers (one that a test stops); all stopped at the end."""
+    pools: list[WorkerPool] = []
+
+    def make(url: str, client: redis.Redis) -> WorkerPool:
+        pools.append(WorkerPool(url, client))
+        return pools[-1]
+
+    try:
+        yield make
+    finally:
+        for made in pools:
+            made.stop_all()
 
 
 @pytest.fixture

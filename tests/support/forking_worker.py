@@ -141,7 +141,11 @@ class Worker:
                     self.procline("Paused")
                     time.sleep(self.interval)
                     continue
-                found = self.reserve()
+                try:
+                    found = self.reserve()
+                except redis.ConnectionError:  # like Resque: log, wait, and poll again when Redis is back
+                    time.sleep(self.interval)
+                    continue
                 if found is None:
                     self.procline(f"Waiting for {','.join(self.queues)}")
                     time.sleep(self.interval)
