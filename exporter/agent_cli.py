@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("running as root: run the agent as the workers' user instead (it needs no more)")
     registry = CollectorRegistry()
     runtime = build_runtime(config, key, hostname, registry)
-    app = create_agent_app(runtime, registry)
+    app = create_agent_app(runtime, registry, on_shutdown=[runtime.stop])
     runtime.start()
     log.info(
         "resque-agent %s on host %s for %d Resques, metrics on http://%s:%d/metrics",

@@ -98,6 +98,9 @@ class AgentRuntime:
             thread.start()
 
     def stop(self) -> None:
+        """Stop the loops and unregister from every Resque (idempotent)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)

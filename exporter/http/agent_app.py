@@ -7,7 +7,8 @@ are registered next to the agent's own, and ``extra_routers`` are mounted as the
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
@@ -43,8 +44,19 @@ def create_agent_app(
     *,
     extra_collectors: Sequence[Collector] = (),
     extra_routers: Sequence[APIRouter] = (),
+    on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> FastAPI:
-    app = FastAPI(title="resque-agent", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    """``on_shutdown`` runs when the server stops (before uvicorn re-raises the signal that stopped it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for stop in on_shutdown:
+            stop()
+
+    app = FastAPI(
+        title="resque-agent", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
