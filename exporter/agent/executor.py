@@ -192,7 +192,7 @@ class Executor:
             raise RequestRefused("wrong_job", f"the child runs a job from {child.title.job_queue}, not {job.queue}")
         lists = [FAILED_LIST] + ([multi_queue_failed_list(job.queue)] if job is not None and job.queue else [])
         marks = target.channel.failure_marks(lists)
-        self._send(process, "kill_job")
+        sent = self._send(process, "kill_job")
         exited = _wait(lambda: not is_running(child.pid, child.create_time), self.observe_seconds)
         failure = None
         if exited:
@@ -219,6 +219,7 @@ class Executor:
             child_exited=exited,
             failure=failure,
             nothing_happened=not exited,
+            signalled_at=sent,
         )
 
     def _signal_worker(
@@ -226,14 +227,16 @@ class Executor:
     ) -> AgentReply:
         name = SIGNAL_NAMES[request.action]
         busy = bool(status.job_raw)
-        self._send(process, request.action)
+        sent = self._send(process, request.action)
         gone = lambda: not is_running(process.pid, process.create_time)  # noqa: E731
         if request.action == "stop_now":
             exited = _wait(gone, self.observe_seconds)
             message = f"sent TERM to {process.pid}: " + (
                 "the worker exited" if exited else "it was still running: nothing happened"
             )
-            return self._reply(request, process, name, message, worker_exited=exited, nothing_happened=not exited)
+            return self._reply(
+                request, process, name, message, worker_exited=exited, nothing_happened=not exited, signalled_at=sent
+            )
         if request.action == "stop_after_job":
             exited = _wait(gone, min(2.0, self.observe_seconds) if busy else self.observe_seconds)
             grace = request.escalate_after_seconds or (self.stop_grace_seconds if trigger == "request" else None)
@@ -257,6 +260,7 @@ class Executor:
                 worker_exited=exited,
                 escalation_at=escalation_at,
                 nothing_happened=not exited and not busy,
+                signalled_at=sent,
             )
         want_paused = request.action == "pause"
 
@@ -278,9 +282,11 @@ class Executor:
             message,
             paused=want_paused if observed else not want_paused,
             nothing_happened=not observed and not busy,
+            signalled_at=sent,
         )
 
-    def _send(self, process: ProcessFacts, action: str) -> None:
+    def _send(self, process: ProcessFacts, action: str) -> float:
+        """Signal the worker; returns when (agent clock)."""
         signum = getattr(signal, "SIG" + SIGNAL_NAMES[action])  # type: ignore[index]
         if not is_running(process.pid, process.create_time):
             raise RequestRefused("process_gone", f"pid {process.pid} exited before the signal")
@@ -292,6 +298,7 @@ class Executor:
             raise RequestRefused(
                 "signal_failed", f"not allowed to signal pid {process.pid}: run the agent as the workers' user"
             ) from None
+        return time.time()
 
     def _schedule_term(self, request: AgentRequest, process: ProcessFacts, grace: float) -> None:
         def escalate() -> None:

@@ -112,6 +112,7 @@ class AgentReply(BaseModel):
     failure: FailureSeen | None = None  # kill_job: the failure the worker recorded
     escalation_at: float | None = None  # stop_after_job with escalation: when TERM follows
     nothing_happened: bool = False  # the signal was sent but no effect was observed in time
+    signalled_at: float | None = None  # the agent's clock when os.kill returned
     replied_at: float
 
 

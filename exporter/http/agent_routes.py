@@ -75,6 +75,7 @@ class AgentSignalResult(BaseModel):
     failure: FailureBody | None = None
     escalation_at: float | None = None
     nothing_happened: bool = False
+    signalled_at: float | None = None  # the agent host's clock
     message: str
 
 
@@ -132,6 +133,7 @@ def result_body(
         failure=FailureBody(**failure.model_dump()) if failure is not None else None,
         escalation_at=reply.escalation_at,
         nothing_happened=reply.nothing_happened,
+        signalled_at=reply.signalled_at,
         message=reply.message,
     )
 
