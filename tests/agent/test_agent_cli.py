@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import redis
 
 from resque_exporter.agent_cli import build_parser
@@ -83,3 +84,17 @@ def test_a_short_key_is_refused(tmp_path: Path, redis_url: str) -> None:
     )
     assert result.returncode == 1
     assert "at least 32 bytes" in result.stderr
+
+
+def test_the_sidecar_refuses_a_short_agent_key(
+    tmp_path: Path, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from resque_exporter.sidecar_cli import main as sidecar_main
+
+    config, key = write_config(tmp_path, redis_url)
+    key.write_bytes(b"short")
+    tokens = tmp_path / "tokens.yml"
+    tokens.write_text('tokens: [{name: alice, role: operator, token: "0123456789abcdef0123456789abcdef"}]\n')
+    code = sidecar_main(["--config.file", str(config), "--auth.tokens-file", str(tokens), "--agent.key-file", str(key)])
+    assert code == 1
+    assert "at least 32 bytes" in capsys.readouterr().err
