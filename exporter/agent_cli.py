@@ -11,10 +11,12 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import uvicorn
+from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
 
 from . import __version__
 from .actions import AUDIT_LOGGER
@@ -121,7 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("running as root: run the agent as the workers' user instead (it needs no more)")
     registry = CollectorRegistry()
     runtime = build_runtime(config, key, hostname, registry)
-    app = create_agent_app(runtime, registry, on_shutdown=[runtime.stop])
+    # What else runs on worker hosts plugs in here: its collectors beside the agent's, its routes, its stop.
+    extra_collectors: list[Collector] = []
+    extra_routers: list[APIRouter] = []
+    on_shutdown: list[Callable[[], None]] = [runtime.stop]
+    app = create_agent_app(
+        runtime, registry, extra_collectors=extra_collectors, extra_routers=extra_routers, on_shutdown=on_shutdown
+    )
     runtime.start()
     log.info(
         "resque-agent %s on host %s for %d Resques, metrics on http://%s:%d/metrics",
