@@ -13,7 +13,7 @@ import psutil
 
 from .proctitle import WRITERS, ProcTitle, Writer, parse_title
 
-_ATTRS = ["pid", "ppid", "cmdline", "create_time", "memory_info", "cpu_times"]
+_ATTRS = ["pid", "ppid", "cmdline", "create_time", "memory_info", "cpu_times", "status"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ def discover(*, prefix: str = "", writers: tuple[Writer, ...] = WRITERS) -> Disc
     unreadable = 0
     for proc in psutil.process_iter(_ATTRS):
         info = proc.info
+        if info.get("status") == psutil.STATUS_ZOMBIE:
+            continue  # exited, waiting for its parent to reap it: nothing to measure or signal
         cmdline = info.get("cmdline")
         if cmdline is None:
             unreadable += 1
