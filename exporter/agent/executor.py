@@ -131,10 +131,6 @@ class Executor:
         )
         if status is None or not status.registered:
             raise RequestRefused("not_registered", f"Resque {request.resque!r} has no worker {request.worker_id!r}")
-        if request.started is not None and status.started != request.started:
-            raise RequestRefused(
-                "start_mismatch", "the worker registered again since the request was made (its start time changed)"
-            )
         process = read_process(pid, prefix=self.prefix, writers=self.writers)
         if process is None:
             if psutil.pid_exists(pid):
@@ -142,6 +138,11 @@ class Executor:
             raise RequestRefused("process_gone", f"pid {pid} is not running")
         if process.title.is_child:
             raise RequestRefused("not_a_worker", f"pid {pid} is a job's child process, not a worker")
+        # pyres rewrites `started` on every loop, so only Resque's registration time is compared as seen.
+        if request.started is not None and status.started != request.started and process.title.writer == "resque":
+            raise RequestRefused(
+                "start_mismatch", "the worker registered again since the request was made (its start time changed)"
+            )
         self._check_start(process, status, target.tz)
         self._check_job(request, status)
         if request.action in ("pause", "resume") and process.title.writer == "pyres":
