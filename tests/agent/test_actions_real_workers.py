@@ -173,3 +173,12 @@ def test_pyres_kill_job_is_recorded_as_pyres_records_it_and_pause_is_refused(
     refused = sidecar.post(worker.worker_id, "pause")
     assert refused.status_code == 409 and "unsupported" in refused.json()["message"]
     assert worker.alive()
+
+
+def test_pyres_stop_after_job_exits_an_idle_worker(
+    pool: WorkerPool, agent: AgentRuntime, sidecar: Sidecar, redis_client: redis.Redis
+) -> None:
+    worker = pool.start_pyres("pyslow")
+    body = sidecar.post(worker.worker_id, "stop-after-job").json()
+    assert body["signal"] == "QUIT" and body["worker_exited"] is True, body
+    assert not redis_client.sismember("resque:workers", worker.worker_id)  # pyres unregistered itself
