@@ -15,9 +15,12 @@ import uvicorn
 
 from . import __version__
 from .actions import AUDIT_LOGGER, Audit, RemediationService, TokenFileError, handles_from_config, load_tokens
+from .actions.agent_actions import AgentActions
 from .actions.service import DEFAULT_STUCK_AFTER_SECONDS
+from .agent.protocol import KeyFileError, load_key
 from .cli import parse_listen_address
 from .config import ConfigError, load_config
+from .http.agent_routes import add_agent_routes
 from .http.sidecar_app import create_sidecar_app
 
 log = logging.getLogger("resque_exporter.sidecar")
@@ -51,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_STUCK_AFTER_SECONDS,
         help=f"Seconds one job may run before its worker is shown as stuck (default {DEFAULT_STUCK_AFTER_SECONDS:g}).",
+    )
+    parser.add_argument(
+        "--agent.key-file",
+        dest="agent_key_file",
+        default=None,
+        help="HMAC key shared with the resque-agents (>= 32 bytes). Without it, live workers cannot be signalled "
+        "from the sidecar (the refusal gives the manual command).",
     )
     parser.add_argument(
         "--log.level",
@@ -95,9 +105,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"resque-sidecar: invalid tokens file:\n{exc}", file=sys.stderr)
         return 1
 
+    try:
+        agent_key = load_key(args.agent_key_file) if args.agent_key_file else None
+    except KeyFileError as exc:
+        print(f"resque-sidecar: {exc}", file=sys.stderr)
+        return 1
+
     handles = handles_from_config(config)
     service = RemediationService(handles, Audit(handles), stuck_after_seconds=args.stuck_after)
     app = create_sidecar_app(service, tokens)
+    add_agent_routes(app, AgentActions(service, agent_key))
     log.info(
         "resque-sidecar %s serving %d Resques (%d tokens) on http://%s:%d/api/v1/resques",
         __version__,

@@ -28,6 +28,12 @@ Action = Literal[
     "bulk_remove",
     "remove_queued",
     "unregister",
+    # live workers, through the agent on their host (actions/agent_actions.py)
+    "kill_job",
+    "stop_after_job",
+    "stop_now",
+    "pause",
+    "resume",
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)  # one list of names: the Literal
 Outcome = Literal[
@@ -39,6 +45,7 @@ Outcome = Literal[
     "invalid",  # 422: a bad filter or request
     "unavailable",  # 503: the Resque's Redis could not be reached
     "forbidden",  # 403: a read-only token tried to act
+    "pending",  # the agent took the request but has not answered yet (ask again by request id)
 ]
 
 log = logging.getLogger(AUDIT_LOGGER)

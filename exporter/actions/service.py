@@ -340,7 +340,8 @@ def _alive_message(worker: WorkerStatus) -> str:
     return (
         f"worker {worker.id!r} is alive ({why}). Unregistering does not stop a process: it would keep "
         "working, invisible. A stuck job cannot be killed through Redis; signal the process instead "
-        "(see `signal`), or pass force=true with a reason if the process is known to be gone."
+        "(POST .../kill-job or .../stop-after-job when a resque-agent runs on its host, else by hand: see `advice`), "
+        "or pass force=true with a reason if the process is known to be gone."
     )
 
 

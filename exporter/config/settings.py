@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from .agent_settings import AgentSettings
 from .thresholds import QueueThresholds, ThresholdOverrides, Thresholds
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
@@ -96,6 +97,7 @@ class ExporterConfig(BaseModel):
 
     resques: Annotated[dict[ResqueName, ResqueSettings], Field(min_length=1)]
     thresholds: ThresholdOverrides | None = None  # defaults for every Resque
+    agent: AgentSettings = Field(default_factory=AgentSettings)  # resque-agent only
 
     def thresholds_for(self, name: str) -> Thresholds:
         """Built-in defaults, then the file's top-level thresholds, then the Resque's, then per queue."""

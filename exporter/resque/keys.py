@@ -114,7 +114,26 @@ class Keys:
         """SCAN MATCH pattern of resque-retry's per-job counters, which exist exactly while a job is mid-retry."""
         return _glob_escape(self.key("resque-retry:")) + "*"
 
+    # resque-exporter's own keys: the agent channel (README "Agent"). Under a prefix Resque never uses.
+    @property
+    def agents(self) -> str:
+        """HASH host -> the agent's registration (JSON with its last heartbeat)."""
+        return self.key(f"{AGENT_PREFIX}agents")
 
+    def agent_requests(self, host: str) -> str:
+        """LIST of signed requests for the agent on ``host`` (it pops them); expires when no agent reads."""
+        return self.key(f"{AGENT_PREFIX}requests:{host}")
+
+    def agent_reply(self, request_id: str) -> str:
+        """STRING holding the one signed reply to a request, written once (SET NX), with a TTL."""
+        return self.key(f"{AGENT_PREFIX}reply:{request_id}")
+
+    def agent_reply_ready(self, request_id: str) -> str:
+        """LIST the agent pushes to once the reply exists, so the sidecar waits with BLPOP, not polling."""
+        return self.key(f"{AGENT_PREFIX}reply-ready:{request_id}")
+
+
+AGENT_PREFIX = "resque-exporter:agent:"
 FAILED_LIST = "failed"
 
 

@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
+from resque_exporter.actions.agent_actions import AgentActions
+from resque_exporter.http.agent_routes import add_agent_routes
 from resque_exporter.http.sidecar_app import create_sidecar_app
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
@@ -45,6 +47,7 @@ def sidecar_schema(seeded_redis: redis.Redis) -> schemathesis.BaseSchema:
     handles = {"main": ResqueHandle("main", DataStore(seeded_redis))}
     service = RemediationService(handles, Audit(handles))
     app = create_sidecar_app(service, TokenStore([("fuzzer", "operator", TOKEN)]))
+    add_agent_routes(app, AgentActions(service, b"k" * 32, reply_timeout_seconds=0.5))  # no agent: refusals
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

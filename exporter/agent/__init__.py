@@ -1,0 +1,1 @@
+"""resque-agent: what runs on worker hosts (process facts, safe signals, policies)."""
