@@ -27,8 +27,10 @@ from .agent.runtime import AgentRuntime
 from .cli import parse_listen_address
 from .config import ConfigError, ExporterConfig, load_config
 from .http.agent_app import create_agent_app
+from .http.timings_ingest import timings_ingest_router
 from .resque.agent_channel import AgentChannel
 from .resque.connect import datastore_for
+from .timings import TimingsError, TimingsService
 
 log = logging.getLogger("resque_exporter.agent")
 
@@ -127,6 +129,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra_collectors: list[Collector] = []
     extra_routers: list[APIRouter] = []
     on_shutdown: list[Callable[[], None]] = [runtime.stop]
+    timings = None
+    if config.timings is not None:  # job timings from resque-clues logs (and pushes): their histograms, their route
+        timings = TimingsService(config.timings)
+        try:
+            timings.start()
+        except TimingsError as exc:
+            print(f"resque-agent: {exc}", file=sys.stderr)
+            return 1
+        extra_collectors.append(timings.collector())
+        extra_routers.append(timings_ingest_router(timings))
+        on_shutdown.append(timings.stop)
     app = create_agent_app(
         runtime, registry, extra_collectors=extra_collectors, extra_routers=extra_routers, on_shutdown=on_shutdown
     )
@@ -143,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         uvicorn.run(app, host=host, port=port, log_level="warning" if args.log_level != "debug" else "info")
     finally:
         runtime.stop()
+        if timings is not None:
+            timings.stop()  # saves the read offsets
         for target in runtime.targets.values():
             target.store.close()
     return 0

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..timings.settings import TimingsSettings
 from .agent_settings import AgentSettings
 from .thresholds import QueueThresholds, ThresholdOverrides, Thresholds
 
@@ -98,6 +99,7 @@ class ExporterConfig(BaseModel):
     resques: Annotated[dict[ResqueName, ResqueSettings], Field(min_length=1)]
     thresholds: ThresholdOverrides | None = None  # defaults for every Resque
     agent: AgentSettings = Field(default_factory=AgentSettings)  # resque-agent only
+    timings: TimingsSettings | None = None  # resque-agent only: job timings from resque-clues events
 
     def thresholds_for(self, name: str) -> Thresholds:
         """Built-in defaults, then the file's top-level thresholds, then the Resque's, then per queue."""
