@@ -1,0 +1,138 @@
+"""What the pages read, and from where: the sidecar's DataStores, through the same handles the actions use.
+
+Every read is per Resque and turns a Redis failure into a :class:`Down` value for that Resque only, so
+one unreachable Redis becomes a banner while the others render. Reads go through the DataStore (the
+exporter's snapshot, the failure group index, the remediation reads); nothing here knows a key name.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import redis
+
+from ..actions import RemediationService
+from ..config.thresholds import Thresholds
+from ..resque.failure_groups import FailureGroupIndex, FailureGroupsView
+from ..resque.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+RATIO_WINDOW_SECONDS = 600.0  # the failure-ratio alert's window (resque:failure_ratio:rate10m)
+_MIN_RATIO_SPAN_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Down:
+    """A Resque whose Redis could not be read, and why (no secrets: the exception's type and first line)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class FailureRatio:
+    ratio: float
+    span_seconds: float
+    failed: int
+    processed: int
+
+
+@dataclass(frozen=True)
+class ResqueReading:
+    """One Resque as the attention page sees it."""
+
+    name: str
+    thresholds: Thresholds
+    snapshot: Snapshot | Down
+    groups: FailureGroupsView | None = None
+    ratio: FailureRatio | None = None
+
+
+def describe_error(exc: Exception) -> str:
+    first = str(exc).split("\n", 1)[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+class PagesData:
+    """Reads for the pages over the service's handles; keeps the few things pages remember between views."""
+
+    def __init__(self, service: RemediationService, thresholds: Mapping[str, Thresholds]) -> None:
+        self.service = service
+        self._thresholds = dict(thresholds)
+        self._indexes: dict[str, FailureGroupIndex] = {}
+        self._history: dict[str, deque[tuple[float, int, int]]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return self.service.names
+
+    def thresholds(self, name: str) -> Thresholds:
+        return self._thresholds.get(name) or Thresholds()
+
+    def group_index(self, name: str) -> FailureGroupIndex:
+        with self._lock:
+            index = self._indexes.get(name)
+            if index is None:
+                index = self._indexes[name] = FailureGroupIndex(self.service.handle(name).store)
+            return index
+
+    def snapshot(self, name: str) -> Snapshot | Down:
+        handle = self.service.handle(name)
+        try:
+            with handle.slots:
+                snapshot = handle.store.read_snapshot()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("Resque %s unreadable for the pages: %s", name, type(exc).__name__)
+            return Down(describe_error(exc))
+        self._remember(name, snapshot)
+        return snapshot
+
+    def groups(self, name: str) -> FailureGroupsView | Down:
+        handle = self.service.handle(name)
+        try:
+            with handle.slots:
+                return self.group_index(name).read()
+        except (redis.RedisError, OSError) as exc:
+            return Down(describe_error(exc))
+
+    def reading(self, name: str) -> ResqueReading:
+        snapshot = self.snapshot(name)
+        groups = self.groups(name) if not isinstance(snapshot, Down) else None
+        return ResqueReading(
+            name,
+            self.thresholds(name),
+            snapshot,
+            groups if not isinstance(groups, Down) else None,
+            self.failure_ratio(name),
+        )
+
+    def invalidate(self, name: str) -> None:
+        """After an action: the failure groups are read again from the lists' start."""
+        with self._lock:
+            index = self._indexes.get(name)
+        if index is not None:
+            index.invalidate()
+
+    def _remember(self, name: str, snapshot: Snapshot) -> None:
+        with self._lock:
+            history = self._history.setdefault(name, deque(maxlen=512))
+            history.append((snapshot.redis_time, snapshot.processed, snapshot.failed))
+            while history and snapshot.redis_time - history[0][0] > RATIO_WINDOW_SECONDS:
+                history.popleft()
+
+    def failure_ratio(self, name: str) -> FailureRatio | None:
+        """failed / processed over what the pages saw in the alert's window (None until a minute is covered)."""
+        with self._lock:
+            history = list(self._history.get(name, ()))
+        if len(history) < 2:
+            return None
+        (t0, p0, f0), (t1, p1, f1) = history[0], history[-1]
+        if t1 - t0 < _MIN_RATIO_SPAN_SECONDS or p1 < p0 or f1 < f0:
+            return None
+        processed, failed = p1 - p0, f1 - f0
+        return FailureRatio(failed / processed if processed else 0.0, t1 - t0, failed, processed)
