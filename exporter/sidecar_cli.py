@@ -140,10 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve_demo(args: argparse.Namespace, host: str, port: int) -> int:
     from .config.thresholds import Thresholds
     from .demo import DemoEnvironment  # imported here: production runs never need the simulator
-    from .demo.sidecar import demo_service, demo_tokens
+    from .demo.sidecar import demo_service, demo_tokens, warm_up
 
     demo = DemoEnvironment()
     demo.start()
+    warm_up(demo)
     try:
         service = demo_service(demo, args.stuck_after)
         tokens, operator, viewer = demo_tokens()

@@ -18,6 +18,15 @@ def demo_service(demo: DemoEnvironment, stuck_after_seconds: float) -> Remediati
     return RemediationService(handles, Audit(handles), stuck_after_seconds=stuck_after_seconds)
 
 
+WARM_UP_TICKS = 40
+
+
+def warm_up(demo: DemoEnvironment, ticks: int = WARM_UP_TICKS) -> None:
+    """Run the simulation a little before serving, so the first page already shows failures and backlogs."""
+    for _ in range(ticks):
+        demo.tick()
+
+
 def demo_tokens() -> tuple[TokenStore, str, str]:
     """A token store with one operator and one read-only token, and the two tokens."""
     operator, viewer = secrets.token_urlsafe(24), secrets.token_urlsafe(24)

@@ -86,7 +86,7 @@ class FailureGroup:
     @property
     def actionable(self) -> bool:
         """Whether a filter can select exactly this group (malformed and overflow groups: per entry only)."""
-        return UNKNOWN not in (self.job_class, self.exception) and OVERFLOW not in (self.job_class, self.exception)
+        return not {UNKNOWN, OVERFLOW, MALFORMED_GROUP} & {self.job_class, self.exception}
 
 
 @dataclass(frozen=True)
@@ -186,8 +186,6 @@ class FailureGroupIndex:
         day_ago = now - DAY
         tz = self._store._tz
         while state.pos < length:
-            if self._clock() > deadline and state.pos > 0:
-                return False
             replies = cast("list[bytes]", self._store._client.lrange(key, state.pos, state.pos + _CHUNK - 1))
             if not replies:
                 break
@@ -198,6 +196,8 @@ class FailureGroupIndex:
                 state.head = as_bytes(replies[0])
             state.pos += len(replies)
             state.last = as_bytes(replies[-1])
+            if state.pos < length and self._clock() > deadline:
+                return False  # every call reads at least one chunk of each list, so every list progresses
         return True
 
     def _count(self, state: _ListState, raw: bytes, index: int, day_ago: float, tz: Any) -> None:
