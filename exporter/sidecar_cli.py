@@ -114,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handles = handles_from_config(config)
     service = RemediationService(handles, Audit(handles), stuck_after_seconds=args.stuck_after)
     app = create_sidecar_app(service, tokens)
-    mount_pages(app, service, tokens, {n: config.thresholds_for(n) for n in handles}, external_url=args.external_url)
+    thresholds = {n: config.thresholds_for(n) for n in handles}
+    pages = {n: config.resques[n].pages for n in handles}
+    mount_pages(app, service, tokens, thresholds, pages, external_url=args.external_url)
     log.info(
         "resque-sidecar %s serving %d Resques (%d tokens) on http://%s:%d/api/v1/resques",
         __version__,

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter
 
 from ..actions import RemediationService, TokenStore
+from ..config.pages import PageSettings
 from ..config.thresholds import Thresholds
 from .data import PagesData
 from .render import STATIC_DIR, Renderer
@@ -37,6 +38,7 @@ def mount_pages(
     service: RemediationService,
     tokens: TokenStore,
     thresholds: Mapping[str, Thresholds],
+    settings: Mapping[str, PageSettings] | None = None,
     *,
     external_url: str | None = None,
     session_key: bytes | None = None,
@@ -44,7 +46,7 @@ def mount_pages(
 ) -> PagesData:
     """Serve the pages on ``app``; returns their data layer (tests and benchmarks drive it directly)."""
     base = base_path(external_url)
-    data = PagesData(service, thresholds)
+    data = PagesData(service, thresholds, settings)
     refused = Counter(
         "resque_sidecar_page_refusals",
         "Page requests refused (no session, bad CSRF token, bad login token), by reason.",

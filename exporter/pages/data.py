@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import redis
 
 from ..actions import RemediationService
+from ..config.pages import PageSettings
 from ..config.thresholds import Thresholds
 from ..resque.failure_groups import FailureGroupIndex, FailureGroupsView
 from ..resque.snapshot import Snapshot
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 RATIO_WINDOW_SECONDS = 600.0  # the failure-ratio alert's window (resque:failure_ratio:rate10m)
 _MIN_RATIO_SPAN_SECONDS = 60.0
+MAX_CATCH_UP_READS = 10_000  # a bound, never reached in practice: each read advances every list by a budget
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,18 @@ def describe_error(exc: Exception) -> str:
 class PagesData:
     """Reads for the pages over the service's handles; keeps the few things pages remember between views."""
 
-    def __init__(self, service: RemediationService, thresholds: Mapping[str, Thresholds]) -> None:
+    def __init__(
+        self,
+        service: RemediationService,
+        thresholds: Mapping[str, Thresholds],
+        settings: Mapping[str, PageSettings] | None = None,
+    ) -> None:
         self.service = service
         self._thresholds = dict(thresholds)
+        self.settings: dict[str, PageSettings] = dict(settings or {})
         self._indexes: dict[str, FailureGroupIndex] = {}
         self._history: dict[str, deque[tuple[float, int, int]]] = {}
+        self._catching_up: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
     @property
@@ -73,6 +82,9 @@ class PagesData:
 
     def thresholds(self, name: str) -> Thresholds:
         return self._thresholds.get(name) or Thresholds()
+
+    def page_settings(self, name: str) -> PageSettings:
+        return self.settings.get(name) or PageSettings()
 
     def group_index(self, name: str) -> FailureGroupIndex:
         with self._lock:
@@ -93,12 +105,45 @@ class PagesData:
         return snapshot
 
     def groups(self, name: str) -> FailureGroupsView | Down:
+        """The failure groups read so far; if the lists are not read to their end yet, a background thread
+        goes on reading them (a budget at a time), so the next views are complete without being slow."""
         handle = self.service.handle(name)
         try:
             with handle.slots:
-                return self.group_index(name).read()
+                view = self.group_index(name).read()
         except (redis.RedisError, OSError) as exc:
             return Down(describe_error(exc))
+        if not view.complete:
+            self._catch_up(name)
+        return view
+
+    def _catch_up(self, name: str) -> None:
+        with self._lock:
+            running = self._catching_up.get(name)
+            if running is not None and running.is_alive():
+                return
+            thread = threading.Thread(target=self._read_to_end, args=(name,), name=f"pages-groups-{name}", daemon=True)
+            self._catching_up[name] = thread
+        thread.start()
+
+    def _read_to_end(self, name: str) -> None:
+        handle, index = self.service.handle(name), self.group_index(name)
+        for _ in range(MAX_CATCH_UP_READS):
+            try:
+                with handle.slots:
+                    if index.read().complete:
+                        return
+            except (redis.RedisError, OSError) as exc:
+                log.warning("reading the failure groups of %s stopped: %s", name, type(exc).__name__)
+                return
+
+    def wait_caught_up(self, name: str, timeout: float) -> bool:
+        """For tests and benchmarks: wait for the background read of ``name`` to end."""
+        with self._lock:
+            thread = self._catching_up.get(name)
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
 
     def reading(self, name: str) -> ResqueReading:
         snapshot = self.snapshot(name)

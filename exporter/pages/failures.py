@@ -7,15 +7,19 @@ of the lists it has read; the page shows that figure whenever it is not everythi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, quote_plus
 
+from ..config.pages import DEFAULT_MASKED_ARG_KEYS, PageSettings
 from ..resque.failure_groups import FailureGroup, FailureGroupsView, GroupEntries
 from ..resque.mutations import FailedEntry
 from .common import Moment, moment, page_url
 
-DEFAULT_MASKED_KEYS = ("password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "credit_card")
+DEFAULT_MASKED_KEYS = DEFAULT_MASKED_ARG_KEYS
+_FRAME = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::in .*)?$")
 MASK = "••••"
 MAX_SAMPLE_FRAMES = 20
 
@@ -43,9 +47,18 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Links:
+    """Links out of a failure, from the Resque's `pages:` URL templates (None when not configured)."""
+
+    source: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
 class Sample:
     message: str
     backtrace: tuple[str, ...]
+    links: Links
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,7 @@ class EntryRow:
     retried: bool
     args: str  # JSON, sensitive keys masked
     message: str
+    links: Links
 
 
 @dataclass(frozen=True)
@@ -105,7 +119,7 @@ def failures_context(
     views: Mapping[str, FailureGroupsView | str],
     samples: Mapping[tuple[str, str, str, str], FailedEntry],
     detail: GroupEntries | None = None,
-    masked_keys: Iterable[str] = DEFAULT_MASKED_KEYS,
+    settings: Mapping[str, PageSettings] | None = None,
 ) -> FailuresContext:
     """``views``: each Resque's groups, or why it could not be read; ``samples`` by (resque, list, class, exception)."""
     rows: list[GroupRow] = []
@@ -127,12 +141,12 @@ def failures_context(
                     moment(group.first_at, view.redis_time),
                     moment(group.last_at, view.redis_time),
                     group_link(resque, group),
-                    _sample(entry),
+                    _sample(entry, _settings(settings, resque)),
                 )
             )
     group_detail = None
     if filters.is_group and filters.resque is not None:
-        group_detail = _detail(filters, rows, detail, tuple(masked_keys))
+        group_detail = _detail(filters, rows, detail, _settings(settings, filters.resque))
     return FailuresContext(filters, tuple(rows), tuple(coverage), down, group_detail)
 
 
@@ -140,14 +154,37 @@ def group_link(resque: str, group: FailureGroup) -> str:
     return page_url("/failures", resque=resque, list=group.list_name, class_=group.job_class, exception=group.exception)
 
 
-def _sample(entry: FailedEntry | None) -> Sample | None:
+def _settings(settings: Mapping[str, PageSettings] | None, resque: str) -> PageSettings:
+    return (settings or {}).get(resque) or PageSettings()
+
+
+def _sample(entry: FailedEntry | None, settings: PageSettings) -> Sample | None:
     if entry is None:
         return None
-    return Sample(entry.error or "", entry.backtrace[:MAX_SAMPLE_FRAMES])
+    return Sample(entry.error or "", entry.backtrace[:MAX_SAMPLE_FRAMES], links_for(entry, settings))
+
+
+def links_for(entry: FailedEntry, settings: PageSettings) -> Links:
+    """The job's source (first backtrace frame under the app root) and a search of the exception message."""
+    source = None
+    if settings.source_url:
+        for frame in entry.backtrace:
+            match = _FRAME.match(frame)
+            if match is None or not match.group("path").startswith(settings.app_root):
+                continue
+            path = match.group("path")[len(settings.app_root) :].lstrip("/")
+            url = settings.source_url.replace("{path}", quote(path, safe="/"))
+            source = url.replace("{line}", match.group("line"))
+            break
+    search = None
+    if settings.search_url and entry.exception:
+        query = f"{entry.exception} {(entry.error or '').splitlines()[0] if entry.error else ''}".strip()[:200]
+        search = settings.search_url.replace("{query}", quote_plus(query))
+    return Links(source, search)
 
 
 def _detail(
-    filters: Filters, rows: Sequence[GroupRow], page: GroupEntries | None, masked: tuple[str, ...]
+    filters: Filters, rows: Sequence[GroupRow], page: GroupEntries | None, settings: PageSettings
 ) -> GroupDetail:
     assert filters.resque and filters.job_class and filters.exception
     list_name = filters.list_name or "failed"
@@ -156,7 +193,7 @@ def _detail(
     older = None
     scanned = 0
     if page is not None:
-        entries = tuple(entry_row(e, page.redis_time, masked) for e in page.entries)
+        entries = tuple(entry_row(e, page.redis_time, settings) for e in page.entries)
         scanned = page.scanned
         if page.next_before is not None:
             older = page_url(
@@ -166,13 +203,17 @@ def _detail(
     return GroupDetail(filters.resque, list_name, filters.job_class, filters.exception, group, entries, older, scanned)
 
 
-def entry_row(entry: FailedEntry, now: float, masked: tuple[str, ...] = DEFAULT_MASKED_KEYS) -> EntryRow:
+def entry_row(entry: FailedEntry, now: float, settings: PageSettings | None = None) -> EntryRow:
+    settings = settings or PageSettings()
+    masked = settings.masked_arg_keys
     args: Any = entry.payload.get("args") if isinstance(entry.payload, dict) else entry.payload
     if entry.malformed:
         text = entry.raw.decode("utf-8", "replace")[:2000]
     else:
         text = json.dumps(mask(args, {k.lower() for k in masked}), indent=1, ensure_ascii=False, default=str)[:4000]
-    return EntryRow(entry, moment(entry.failed_at_epoch, now), entry.retried, text, entry.error or "")
+    return EntryRow(
+        entry, moment(entry.failed_at_epoch, now), entry.retried, text, entry.error or "", links_for(entry, settings)
+    )
 
 
 def mask(value: Any, keys: set[str]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,7 +44,12 @@ class QueuesContext:
 
 
 def queues_context(
-    resque: str, snap: Snapshot, thresholds: Thresholds, selected: str | None = None, page: QueuedPage | None = None
+    resque: str,
+    snap: Snapshot,
+    thresholds: Thresholds,
+    selected: str | None = None,
+    page: QueuedPage | None = None,
+    masked_keys: Iterable[str] = DEFAULT_MASKED_KEYS,
 ) -> QueuesContext:
     listening = workers_per_queue(snap)
     rows = []
@@ -63,7 +69,7 @@ def queues_context(
         )
     head_rows: tuple[QueuedRow, ...] = ()
     if page is not None:
-        masked = set(DEFAULT_MASKED_KEYS)
+        masked = {k.lower() for k in masked_keys}
         head_rows = tuple(
             QueuedRow(
                 job.id,
@@ -120,10 +126,11 @@ def workers_context(
     host: str | None = None,
     worker: str | None = None,
     agent_available: bool = False,
+    masked_keys: Iterable[str] = DEFAULT_MASKED_KEYS,
 ) -> WorkersContext:
     by_host: dict[str, list[WorkerRow]] = {}
     counts: dict[str, int] = {}
-    masked = set(DEFAULT_MASKED_KEYS)
+    masked = {k.lower() for k in masked_keys}
     for status in view.workers:
         if (host and status.host != host) or (worker and status.id != worker):
             continue

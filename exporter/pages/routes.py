@@ -188,7 +188,7 @@ def build_router(
                     )
             except (redis.RedisError, OSError) as exc:  # for this Resque only
                 views[selected] = describe_error(exc)
-        context = failures_context(filters, views, samples, detail)
+        context = failures_context(filters, views, samples, detail, data.settings)
         return renderer.render(
             "failures.html",
             page=page(session, "failures", selected),
@@ -215,7 +215,8 @@ def build_router(
                 peek = service.list_queued(selected, queue, offset=0, limit=20, job_class=None)
             except ActionError as exc:
                 return renderer.render("down.html", STATUS[exc.outcome], page=ctx, reason=exc.message)
-        view = queues_context(selected, snap, data.thresholds(selected), queue or None, peek)
+        masked = data.page_settings(selected).masked_arg_keys
+        view = queues_context(selected, snap, data.thresholds(selected), queue or None, peek, masked)
         return renderer.render("queues.html", page=ctx, view=view, refresh=REFRESH_SECONDS)
 
     @router.get("/workers")
@@ -234,8 +235,9 @@ def build_router(
         except ActionError as exc:
             return renderer.render("down.html", STATUS[exc.outcome], page=ctx, reason=exc.message)
         view = workers_context(
-            selected, listing, data.thresholds(selected), host=host, worker=worker, agent_available=agent_available
-        )
+            selected, listing, data.thresholds(selected), host=host, worker=worker, agent_available=agent_available,
+            masked_keys=data.page_settings(selected).masked_arg_keys,
+        )  # fmt: skip
         return renderer.render("workers.html", page=ctx, view=view, refresh=REFRESH_SECONDS)
 
     @router.get("/scheduler")

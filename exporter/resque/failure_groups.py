@@ -100,7 +100,7 @@ class FailureGroupsView:
 
 
 class _ListState:
-    __slots__ = ("groups", "head", "last", "pos", "started_at")
+    __slots__ = ("caught_up", "groups", "head", "last", "pos", "started_at")
 
     def __init__(self, now: float) -> None:
         self.pos = 0
@@ -108,6 +108,7 @@ class _ListState:
         self.last: bytes | None = None
         self.groups: dict[GroupKey, _Stats] = {}
         self.started_at = now
+        self.caught_up = False  # read to the end once: only then is a periodic rescan due
 
 
 class FailureGroupIndex:
@@ -176,8 +177,10 @@ class FailureGroupIndex:
             return True
         if length < state.pos or (head is not None and as_bytes(head) != state.head):
             return False
-        if state.pos <= self.reread_max_entries or now - state.started_at >= self.rescan_interval_seconds:
+        if state.pos <= self.reread_max_entries:
             return False
+        if state.caught_up and now - state.started_at >= self.rescan_interval_seconds:
+            return False  # the periodic rescan: it sees retries and removals in the middle of a long list
         last = self._store._client.lindex(self._store.keys.failed_list(name), state.pos - 1)
         return last is not None and as_bytes(last) == state.last
 
@@ -198,6 +201,7 @@ class FailureGroupIndex:
             state.last = as_bytes(replies[-1])
             if state.pos < length and self._clock() > deadline:
                 return False  # every call reads at least one chunk of each list, so every list progresses
+        state.caught_up = True
         return True
 
     def _count(self, state: _ListState, raw: bytes, index: int, day_ago: float, tz: Any) -> None:

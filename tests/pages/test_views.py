@@ -167,3 +167,24 @@ def test_times_and_urls() -> None:
     m = moment(NOW - 90, NOW)
     assert m is not None and m.exact == "2027-01-15 07:58:30 UTC" and m.relative == "1 min ago"
     assert page_url("/failures", resque="a b", class_="X<", list=None) == "/failures?resque=a+b&class=X%3C"
+
+
+def test_links_out_use_the_first_frame_under_the_app_root_and_the_message() -> None:
+    from resque_exporter.config.pages import PageSettings
+    from resque_exporter.pages.failures import links_for
+
+    settings = PageSettings(
+        source_url="https://git.example.com/app/blob/main/{path}#L{line}",
+        app_root="/srv/app/",
+        search_url="https://duckduckgo.com/?q={query}",
+    )
+    entry = FailedEntry(
+        "a" * 32, "failed", 0, b"{}", False, exception="Net::ReadTimeout", error="timed out <x>\nmore",
+        backtrace=("/gems/net.rb:1:in `read'", "/srv/app/app/jobs/mail job.rb:12:in `perform'"),
+    )  # fmt: skip
+    links = links_for(entry, settings)
+    assert links.source == "https://git.example.com/app/blob/main/app/jobs/mail%20job.rb#L12"
+    assert links.search == "https://duckduckgo.com/?q=Net%3A%3AReadTimeout+timed+out+%3Cx%3E"
+    assert links_for(entry, PageSettings()) == type(links)(None, None)
+    row = entry_row(entry, NOW, PageSettings(masked_arg_keys=("note",)))
+    assert row.links == links_for(entry, PageSettings())
