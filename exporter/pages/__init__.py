@@ -54,7 +54,13 @@ def mount_pages(
         registry=service.audit.registry,
     )
     router = build_router(
-        data, tokens, SessionCodec(session_key), Renderer(base), refused, agent_available=agent_available
+        data,
+        tokens,
+        SessionCodec(session_key),
+        Renderer(base),
+        refused,
+        agent_available=agent_available,
+        https=(external_url or "").startswith("https://"),  # Secure cookies when users reach it over https
     )
     app.include_router(router, prefix=base)
     app.mount(f"{base}/static", StaticFiles(directory=STATIC_DIR), name="pages-static")

@@ -1,6 +1,6 @@
 """The attention page: what needs action now across every Resque, most severe first.
 
-A pure function of the readings (snapshot, failure groups, failure ratio) and the thresholds the
+A pure function of the readings (snapshot, failure ratio) and the thresholds the
 exporter publishes, with the same "strictly greater than the threshold" rule the shipped alerts use, so
 the page and the alerts agree. Each item names the alert it corresponds to.
 """
@@ -151,31 +151,24 @@ def _dead_workers(snap: Snapshot) -> dict[str, float]:
 
 
 def _failure_items(reading: ResqueReading, snap: Snapshot) -> list[AttentionItem]:
-    name, t, now = reading.name, reading.thresholds, snap.redis_time
+    name, t = reading.name, reading.thresholds
     items: list[AttentionItem] = []
     link = page_url("/failures", resque=name)
-    groups = reading.groups
-    last_hour = sum(g.last_hour for g in groups.groups) if groups is not None else None
-    newest = max((g.last_at for g in groups.groups if g.last_at is not None), default=None) if groups else None
     ratio = reading.ratio
     if ratio is not None and ratio.processed > 0 and ratio.ratio > t.failure_ratio:
         detail = (
             f"{ratio.ratio:.1%} of {count_text(ratio.processed)} jobs failed in the last {duration(ratio.span_seconds)}"
             f" (threshold {t.failure_ratio:.0%})"
         )
-        if last_hour is not None:
-            detail += f"; {count_text(last_hour)} failures in the last hour"
         items.append(
             AttentionItem(name, "warning", "ResqueFailureRateHigh", "Failures above threshold", ratio.failed,
-                          moment(newest, now), detail, link, "Review failures")
+                          None, detail, link, "Review failures")
         )  # fmt: skip
     total = sum(snap.failed_lists.values())
     if total > t.failed_list_jobs:
         detail = f"more than {count_text(int(t.failed_list_jobs))} entries in the failure lists"
-        if last_hour is not None:
-            detail += f"; {count_text(last_hour)} in the last hour"
         items.append(
-            AttentionItem(name, "warning", "ResqueFailedListLarge", "Failed list large", total, moment(newest, now),
+            AttentionItem(name, "warning", "ResqueFailedListLarge", "Failed list large", total, None,
                           detail, link, "Retry or remove")
         )  # fmt: skip
     return items

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RATIO_WINDOW_SECONDS = 600.0  # the failure-ratio alert's window (resque:failure_ratio:rate10m)
 _MIN_RATIO_SPAN_SECONDS = 60.0
+MAX_PARALLEL_READS = 8
 MAX_CATCH_UP_READS = 10_000  # a bound, never reached in practice: each read advances every list by a budget
 
 
@@ -50,7 +52,6 @@ class ResqueReading:
     name: str
     thresholds: Thresholds
     snapshot: Snapshot | Down
-    groups: FailureGroupsView | None = None
     ratio: FailureRatio | None = None
 
 
@@ -146,15 +147,16 @@ class PagesData:
         return thread is None or not thread.is_alive()
 
     def reading(self, name: str) -> ResqueReading:
+        """What the attention page needs of one Resque: its snapshot (the exporter's read) and failure ratio."""
         snapshot = self.snapshot(name)
-        groups = self.groups(name) if not isinstance(snapshot, Down) else None
-        return ResqueReading(
-            name,
-            self.thresholds(name),
-            snapshot,
-            groups if not isinstance(groups, Down) else None,
-            self.failure_ratio(name),
-        )
+        return ResqueReading(name, self.thresholds(name), snapshot, self.failure_ratio(name))
+
+    def readings(self, names: list[str]) -> list[ResqueReading]:
+        """Every Resque's reading at once: each has its own Redis, so a slow one does not add to the others."""
+        if len(names) < 2:
+            return [self.reading(name) for name in names]
+        with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
+            return list(pool.map(self.reading, names))
 
     def invalidate(self, name: str) -> None:
         """After an action: the failure groups are read again from the lists' start."""

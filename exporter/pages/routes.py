@@ -55,6 +55,7 @@ def build_router(
     refused: Counter,
     *,
     agent_available: bool = False,
+    https: bool = False,
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     service = data.service
@@ -111,7 +112,7 @@ def build_router(
     def login_form(request: Request, next: str = "") -> Response:
         token, cookie = codec.login_token()
         response = renderer.render("login.html", csrf=token, next=_safe_next(next, base), error=None, page=None)
-        _set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base)
+        _set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base, https)
         return response
 
     @router.post("/login")
@@ -125,11 +126,11 @@ def build_router(
             token, cookie = codec.login_token()
             target = _safe_next(form.get("next", ""), base)
             response = renderer.render("login.html", 401, csrf=token, next=target, error="Unknown token.", page=None)
-            _set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base)
+            _set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base, https)
             return response
         value, _ = codec.issue(principal)
         redirect = RedirectResponse(_safe_next(form.get("next", ""), base), status_code=303)
-        _set_cookie(request, redirect, COOKIE, value, codec.max_age_seconds, base)
+        _set_cookie(request, redirect, COOKIE, value, codec.max_age_seconds, base, https)
         redirect.delete_cookie(LOGIN_COOKIE, path=base or "/")
         log.info("page login: %s (%s)", principal.name, principal.role)
         return redirect
@@ -151,7 +152,7 @@ def build_router(
             return to_login(request)
         selected = known(resque)
         names = [selected] if selected else data.names
-        context = attention_context([data.reading(name) for name in names], selected)
+        context = attention_context(data.readings(names), selected)
         return renderer.render(
             "attention.html", page=page(session, "attention", selected), view=context, refresh=REFRESH_SECONDS
         )
@@ -409,7 +410,9 @@ def _safe_next(target: str, base: str) -> str:
     return target
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int, base: str) -> None:
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int, base: str, https: bool
+) -> None:
     response.set_cookie(
         name,
         value,
@@ -417,7 +420,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
         path=base or "/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
+        secure=https or request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
     )
     for header, header_value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, header_value)
