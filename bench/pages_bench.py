@@ -16,6 +16,7 @@ Exit codes: 0 targets met, 1 a target missed, 2 setup error.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -132,6 +133,8 @@ def run(urls: dict[str, str], big_url: str, views: int) -> int:
         ok &= statistics.median(after) < FAILURES_TARGET_MS
         group = "/failures?resque=big&list=failed&class=MailJob&exception=Net%3A%3AReadTimeout"
         print(f"one group's 20 newest entries: {summary(timed(lambda: client.get(group), views))}")
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
     print("targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
 

@@ -22,7 +22,7 @@ VIEWER = "viewer-token-0123456789abcdef00"
 
 
 def app_for(
-    external_url: str | None = None, tokens: TokenStore | None = None, key: bytes | None = None
+    external_url: str | None = None, tokens: TokenStore | None = None, key: bytes | None = None, agent: bool = False
 ) -> tuple[TestClient, RemediationService]:
     client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
     writer = ResqueWriter(client, "resque", "vm")
@@ -35,7 +35,8 @@ def app_for(
     service = RemediationService(handles, Audit(handles))
     tokens = tokens or TokenStore([("alice", "operator", OPERATOR), ("viewer", "read-only", VIEWER)])
     app = create_sidecar_app(service, tokens)
-    mount_pages(app, service, tokens, {"main": Thresholds()}, external_url=external_url, session_key=key)
+    thresholds = {"main": Thresholds()}
+    mount_pages(app, service, tokens, thresholds, external_url=external_url, session_key=key, agent_available=agent)
     return TestClient(app), service
 
 
@@ -149,3 +150,10 @@ def test_read_only_post_is_refused_by_the_service_and_audited() -> None:
     assert response.status_code == 403
     metrics = generate_latest(service.audit.registry).decode()
     assert 'resque_sidecar_actions_total{action="bulk_remove",outcome="forbidden",resque="main"} 1.0' in metrics
+
+
+def test_the_workers_page_keeps_a_place_for_agent_buttons() -> None:
+    agent, _ = app_for(agent=True)
+    login(agent, OPERATOR)
+    page = agent.get("/workers?resque=main")
+    assert page.status_code == 200 and 'data-worker-actions="vm:10:mail"' in page.text
