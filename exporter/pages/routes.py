@@ -18,8 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 from prometheus_client import Counter
 
 from ..actions import ActionError, Principal, TokenStore
-from ..resque.failure_groups import FailureGroupsView, read_group_entries, read_sample
-from ..resque.mutations import FAILED_ACTIONS, FailedAction, FailedEntry, FailedFilter
+from ..resque.failure_groups import FailureGroupsView, GroupEntries, read_group_entries, read_sample
+from ..resque.mutations import FAILED_ACTIONS, FailedAction, FailedEntry, FailedFilter, UnknownFailureList
 from .attention import attention_context
 from .data import Down, PagesData, describe_error
 from .failures import Filters, failures_context
@@ -187,6 +187,8 @@ def build_router(
                     detail = read_group_entries(
                         handle.store, filters.list_name or "failed", flt, before=before, limit=20
                     )
+            except UnknownFailureList:
+                detail = GroupEntries(0.0, (), None, 0)
             except (redis.RedisError, OSError) as exc:  # for this Resque only
                 views[selected] = describe_error(exc)
         context = failures_context(filters, views, samples, detail, data.settings)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from .failure_entries import UNKNOWN, parse_entry
-from .failures import FailedEntry, FailedFilter, decode_failed
+from .failures import FailedEntry, FailedFilter, UnknownFailureList, decode_failed
 from .keys import FAILED_LIST
 from .lists import as_bytes
 from .timeformats import parse_time
@@ -293,6 +293,8 @@ def read_group_entries(
     Reads at most ``scan_budget`` entries; if the page is not full by then, ``next_before`` says where
     to go on (the page says so), so a rare group in a million-entry list never costs a full read.
     """
+    if list_name not in store.failure_lists():
+        raise UnknownFailureList(list_name)  # never read another key of the namespace as a failure list
     client, key = store._client, store.keys.failed_list(list_name)
     pipe = client.pipeline(transaction=True)
     pipe.time()

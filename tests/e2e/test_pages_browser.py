@@ -246,3 +246,22 @@ def test_screenshots_from_the_demo(browser: Any, tmp_path: Path) -> None:
     assert sorted(p.name for p in target.glob("*.png")) == [
         "attention-desktop.png", "attention-phone.png", "failures-desktop.png", "failures-phone.png",
     ]  # fmt: skip
+
+
+def test_live_refresh_pauses_while_hidden_and_updates_when_visible_again(
+    operator: Any, sidecar: str, seeded: redis.Redis
+) -> None:
+    operator.goto(f"{sidecar}/queues?resque=main")
+    status = operator.locator("#live-status")
+    assert "refreshes every 15 s" in status.inner_text()
+    seeded.rpush("resque:queue:low", b'{"class":"LiveJob","args":[]}')
+    hide_or_show = """state => {
+        Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    operator.evaluate(hide_or_show, "hidden")
+    assert status.inner_text() == "Live refresh paused (tab hidden)"
+    operator.evaluate(hide_or_show, "visible")  # becoming visible refreshes at once (a fetch allowed by the CSP)
+    operator.wait_for_function("document.getElementById('live-status').textContent.startsWith('Live: updated')")
+    low = operator.locator("#live tr", has_text="low")
+    assert low.locator("td.num").first.inner_text() == "3"

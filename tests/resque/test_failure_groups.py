@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 import redis
 
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.failure_groups import MALFORMED_GROUP, FailureGroupIndex, read_group_entries, read_sample
-from resque_exporter.resque.failures import FailedFilter
+from resque_exporter.resque.failures import FailedFilter, UnknownFailureList
 from resque_exporter.resque.writer import encode, failed_at_time
 
 KEY = "resque:failed"
@@ -125,3 +126,9 @@ def test_group_entries_come_newest_first_in_pages_within_a_scan_budget(redis_cli
     assert [e.index for e in rest.entries] == [15, 12, 9, 6, 3, 0] and rest.next_before is None
     budgeted = read_group_entries(store, "failed", FailedFilter(job_class="Nope", exception="E"), scan_budget=10)
     assert (budgeted.entries, budgeted.scanned, budgeted.next_before) == ((), 10, 20)
+
+
+def test_group_entries_read_only_failure_lists(redis_client: redis.Redis) -> None:
+    redis_client.rpush("resque:queue:mail", b'{"class":"MailJob","args":[1]}')
+    with pytest.raises(UnknownFailureList):
+        read_group_entries(DataStore(redis_client), "queue:mail", FailedFilter())
