@@ -22,6 +22,7 @@ from .cli import parse_listen_address
 from .config import ConfigError, load_config
 from .http.agent_routes import add_agent_routes
 from .http.sidecar_app import create_sidecar_app
+from .pages import base_path, mount_pages
 
 log = logging.getLogger("resque_exporter.sidecar")
 
@@ -34,12 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Remediation API for Resque: retry, remove and unregister safely under concurrent change.",
     )
     parser.add_argument(
-        "--config.file", dest="config_file", required=True, help="The exporter's YAML file naming each Resque."
+        "--config.file", dest="config_file", help="The exporter's YAML file naming each Resque (required)."
     )
     parser.add_argument(
         "--auth.tokens-file",
         dest="tokens_file",
-        required=True,
         help="YAML file of bearer tokens: `tokens: [{name, role: read-only|operator, token_file | token}]`.",
     )
     parser.add_argument(
@@ -69,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warn", "warning", "error"],
         help="Log level (default info). Audit lines are logged at info on logger resque_exporter.audit.",
     )
+    parser.add_argument(
+        "--web.external-url",
+        dest="external_url",
+        default=None,
+        help="URL under which the sidecar is reached (e.g. behind a proxy); its path prefixes the pages' routes.",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="Serve the pages and API over embedded demo Resques (no Redis, no config); prints a fresh login token.",
+    )
     parser.add_argument("--version", action="version", version=f"resque-sidecar {__version__}")
     return parser
 
@@ -94,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"resque-sidecar: {exc}", file=sys.stderr)
         return 2
+    if args.demo:
+        return _serve_demo(args, host, port)
+    if not args.config_file or not args.tokens_file:
+        print("resque-sidecar: --config.file and --auth.tokens-file are required (or --demo)", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config_file)
     except ConfigError as exc:
@@ -114,7 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handles = handles_from_config(config)
     service = RemediationService(handles, Audit(handles), stuck_after_seconds=args.stuck_after)
     app = create_sidecar_app(service, tokens)
-    add_agent_routes(app, AgentActions(service, agent_key))
+    agent = AgentActions(service, agent_key)
+    add_agent_routes(app, agent)
+    thresholds = {n: config.thresholds_for(n) for n in handles}
+    pages = {n: config.resques[n].pages for n in handles}
+    mount_pages(app, service, tokens, thresholds, pages, external_url=args.external_url, agent=agent)
     log.info(
         "resque-sidecar %s serving %d Resques (%d tokens) on http://%s:%d/api/v1/resques",
         __version__,
@@ -134,6 +154,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for handle in handles.values():
             handle.close()
+    return 0
+
+
+def _serve_demo(args: argparse.Namespace, host: str, port: int) -> int:
+    from .config.thresholds import Thresholds
+    from .demo import DemoEnvironment  # imported here: production runs never need the simulator
+    from .demo.sidecar import demo_service, demo_tokens, warm_up
+
+    demo = DemoEnvironment()
+    demo.start()
+    warm_up(demo)
+    try:
+        service = demo_service(demo, args.stuck_after)
+        tokens, operator, viewer = demo_tokens()
+        app = create_sidecar_app(service, tokens)
+        mount_pages(app, service, tokens, {n: Thresholds() for n in service.names}, external_url=args.external_url)
+        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        root = f"http://{shown}:{port}{base_path(args.external_url)}"
+        print(
+            f"resque-sidecar demo (in-process fake Redis): open {root}/login\n"
+            f"  operator token:  {operator}\n"
+            f"  read-only token: {viewer}\n"
+            f"  pages: {root}/  {root}/failures  {root}/queues  {root}/workers  {root}/scheduler\n"
+            f"  API:   {root}/api/v1/resques (Authorization: Bearer <token>)  (Ctrl-C to stop)",
+            flush=True,
+        )
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        demo.stop()
     return 0
 
 

@@ -30,7 +30,7 @@ from ..resque.agent_channel import AgentChannel, AgentRegistration
 from ..resque.worker_admin import WorkerStatus
 from .audit import Action
 from .auth import Principal
-from .errors import Invalid, NotFound, Refused, Stale, Unavailable
+from .errors import ActionError, Invalid, NotFound, Refused, Stale, Unavailable
 from .service import RemediationService
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,21 @@ class AgentActions:
             for host, n in sorted(counts.items())
         )
         return AgentsView(now, tuple(registrations[h] for h in sorted(registrations)), hosts)
+
+    def agents_or_none(self, resque: str) -> AgentsView | None:
+        """:meth:`agents`, or None when that Resque's Redis cannot be read (the pages show it down anyway)."""
+        try:
+            return self.agents(resque)
+        except ActionError:
+            return None
+
+    def covered_hosts(self, resque: str) -> set[str]:
+        """Hosts whose agent can act now (empty when unknown)."""
+        view = self.agents_or_none(resque)
+        if view is None:
+            return set()
+        now = view.redis_time
+        return {a.host for a in view.agents if (a.age(now) or 1e18) <= AGENT_STALE_AFTER_SECONDS}
 
     def reply(self, resque: str, request_id: str) -> AgentReply | None:
         """The agent's reply to an earlier request, if it has answered (replies are kept an hour)."""

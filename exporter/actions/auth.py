@@ -94,6 +94,10 @@ class TokenStore:
                 found = principal
         return found
 
+    def principal(self, name: str) -> Principal | None:
+        """The configured principal of that name (a page session is re-checked against the file this way)."""
+        return next((principal for principal, _ in self._entries if principal.name == name), None)
+
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()

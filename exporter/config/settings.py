@@ -21,6 +21,7 @@ from pydantic import (
 
 from ..timings.settings import TimingsSettings
 from .agent_settings import AgentSettings
+from .pages import PageSettings
 from .thresholds import QueueThresholds, ThresholdOverrides, Thresholds
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
@@ -49,6 +50,7 @@ class ResqueSettings(BaseModel):
     scheduler_grace_seconds: Annotated[float, Field(ge=0, le=86400)] = 60.0
     thresholds: ThresholdOverrides | None = None
     queue_thresholds: dict[QueueName, QueueThresholds] = Field(default_factory=dict)
+    pages: PageSettings = Field(default_factory=PageSettings)  # the sidecar's pages: links out, masked arguments
     # Filled from password_file when the config is loaded; never printed (SecretStr).
     password: SecretStr | None = Field(default=None, exclude=True, repr=False)
 

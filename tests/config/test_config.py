@@ -156,3 +156,23 @@ def test_thresholds_layer_defaults_file_resque_and_queue(tmp_path: Path) -> None
     assert (a.for_queue("mailers").queue_jobs, a.for_queue("default").queue_jobs) == (7, 50)
     assert a.for_queue("mailers").queue_wait_seconds == 600  # built-in default
     assert b.dead_workers == 0 and b.redis_memory_ratio == 0.9
+
+
+def test_pages_settings_are_validated_and_default_to_masking(tmp_path: Path) -> None:
+    from resque_exporter.config.pages import DEFAULT_MASKED_ARG_KEYS
+
+    good = tmp_path / "good.yml"
+    good.write_text(
+        "resques:\n  main:\n    pages: {source_url: 'https://git.example.com/{path}#L{line}', app_root: /srv/app/}\n",
+        encoding="utf-8",
+    )
+    settings = load_config(good).resques["main"].pages
+    assert settings.app_root == "/srv/app/" and settings.masked_arg_keys == DEFAULT_MASKED_ARG_KEYS
+    bad = tmp_path / "bad.yml"
+    bad.write_text("resques:\n  main:\n    pages: {search_url: 'javascript:alert(1)', colour: red}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(bad)
+    assert {p.split(": ", 2)[1] for p in error.value.problems} == {
+        "resques.main.pages.search_url",
+        "resques.main.pages.colour",
+    }
