@@ -13,6 +13,7 @@ import uvicorn
 from . import __version__
 from .config import ConfigError, ExporterConfig, config_from_flags, load_config
 from .http.exporter_app import create_exporter_app
+from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
 from .resque.datastore import DataStore
 from .scrape.runtime import Runtime, config_file_loader, reload_on_sighup
 from .scrape.scraper import Scraper, Target
@@ -91,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Log level (default info).",
     )
     parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default=_env("RESQUE_EXPORTER_LOG_FORMAT", "logfmt"),
+        choices=LOG_FORMATS,
+        help="logfmt (default) or json, for every line the process writes, the web server's included "
+        "(env RESQUE_EXPORTER_LOG_FORMAT).",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="Serve an embedded demo Resque (in-process fake Redis, kept moving); needs no Redis.",
@@ -108,14 +117,6 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, "WARNING" if level == "warn" else level.upper()),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
-        stream=sys.stderr,
-    )
-
-
 def _load(args: argparse.Namespace) -> ExporterConfig:
     if args.config_file:
         return load_config(args.config_file)
@@ -124,7 +125,7 @@ def _load(args: argparse.Namespace) -> ExporterConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
     try:
         host, port = parse_listen_address(args.listen_address)
     except ValueError as exc:
@@ -169,8 +170,7 @@ def _serve(runtime: Runtime, host: str, port: int, log_level: str, *, enable_lif
                 app,
                 host=host,
                 port=port,
-                log_level="warning" if log_level != "debug" else "info",
-                access_log=log_level == "debug",
+                **uvicorn_log_options(log_level),
             )
     finally:
         runtime.close()

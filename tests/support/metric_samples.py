@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -75,6 +77,12 @@ def sample_snapshot() -> Snapshot:
     )
 
 
+def sample_snapshot_with_dead_runner() -> Snapshot:
+    """The sample, with the worker running SlowJob dead (its heartbeat expired mid-job)."""
+    snap = sample_snapshot()
+    return replace(snap, heartbeats={**snap.heartbeats, "vm:1:slow": NOW - 3600})
+
+
 class _Fixed(Collector):
     def __init__(self, readings: list[Reading]) -> None:
         self._readings = readings
@@ -104,8 +112,14 @@ SAMPLE_CONFIG = ExporterConfig.model_validate(
 
 def sample_readings() -> list[Reading]:
     return [
-        Reading("main", 0.0125, sample_snapshot(), thresholds=SAMPLE_CONFIG.thresholds_for("main")),
-        Reading("down", 3.0, None, "timeout", SAMPLE_CONFIG.thresholds_for("down")),
+        Reading(
+            "main",
+            0.0125,
+            sample_snapshot(),
+            thresholds=SAMPLE_CONFIG.thresholds_for("main"),
+            redis_server="127.0.0.1:6379",
+        ),
+        Reading("down", 3.0, None, "timeout", SAMPLE_CONFIG.thresholds_for("down"), "127.0.0.1:6380"),
     ]
 
 
@@ -114,10 +128,11 @@ def sample_exposition() -> str:
 
 
 def emitted_metric_names() -> set[str]:
-    """Every resque_* sample name the exporter emits for a snapshot that exercises every family."""
+    """Every resque_* sample name the exporter emits for snapshots that exercise every family."""
+    readings = [*sample_readings(), Reading("dead-runner", 0.01, sample_snapshot_with_dead_runner())]
     return {
         sample.name
-        for family in text_string_to_metric_families(sample_exposition())
+        for family in text_string_to_metric_families(generate_latest(registry_for(readings)).decode())
         for sample in family.samples
         if sample.name.startswith("resque_")
     }
