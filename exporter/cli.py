@@ -183,7 +183,13 @@ def _serve_demo(host: str, port: int, log_level: str) -> int:
     demo.start()
     try:
         targets = [
-            Target(name, DataStore(client, namespace), 3.0, f"demo (in-process fake Redis) namespace={namespace}")
+            Target(
+                name,
+                DataStore(client, namespace),
+                3.0,
+                f"demo (in-process fake Redis) namespace={namespace}",
+                redis_server=f"in-process-{name}",  # each demo Resque has a fake Redis of its own
+            )
             for name, (client, namespace) in demo.resques.items()
         ]
         shown = "localhost" if host in ("0.0.0.0", "::") else host

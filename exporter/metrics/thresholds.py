@@ -24,6 +24,10 @@ _PER_QUEUE = {
 }
 _PER_RESQUE = {
     "failure_ratio": ("resque_threshold_failure_ratio", "Alert threshold: failed / processed jobs over the window."),
+    "failure_ratio_min_jobs": (
+        "resque_threshold_failure_ratio_min_jobs",
+        "Alert threshold: jobs that must finish in the window before the failure ratio can alert.",
+    ),
     "failed_list_jobs": ("resque_threshold_failed_list_jobs", "Alert threshold: entries in all failure lists."),
     "dead_workers": ("resque_threshold_dead_workers", "Alert threshold: dead workers still registered."),
     "redis_memory_ratio": (
