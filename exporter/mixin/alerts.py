@@ -139,8 +139,8 @@ def alerts(config: MixinConfig) -> list[Alert]:
             f"({s.m('resque_queue_jobs')} > 0)\nand on ({QUEUE})\n(\n"
             f"  ({s.m('resque_queue_live_workers')} == 0)\n  or on ({QUEUE})\n  (\n"
             f"    {s.m('resque_queue_live_workers')}\n    and on ({RESQUE})\n"
-            f"    (increase({s.m('resque_processed_jobs_total')}[{window}]) == 0)\n  )\n)\n"
-            f"unless on ({RESQUE}) ({s.m('resque_paused')} == 1)",
+            f"    (increase({s.m('resque_processed_jobs_total')}[{window}]) == 0)\n"
+            f"    unless on ({RESQUE}) ({s.m('resque_paused')} == 1)\n  )\n)",
             "Jobs are waiting in a Resque queue that nothing is draining.",
             "Queue {{ $labels.queue }} of Resque {{ $labels.resque }} ({{ $labels.instance }}) holds "
             "{{ $value | humanize }} jobs and "

@@ -231,6 +231,33 @@ def grafana_substitute(expr: str) -> str:
     return expr.replace("$__rate_interval", "4s").replace("$__interval", "1s").replace("$__range", "1m")
 
 
+def glance_query(column: str) -> str:
+    """The query behind a column of the overview's "Resques at a glance" table."""
+    overview = json.loads((DEPLOY / "grafana" / "dashboards" / "resque-overview.json").read_text())
+    (table,) = [p for p in overview["panels"] if p["title"] == "Resques at a glance"]
+    rename = next(t["options"]["renameByName"] for t in table["transformations"] if t["id"] == "organize")
+    ref = next(key for key, name in rename.items() if name == column).removeprefix("Value #")
+    return str(next(t["expr"] for t in table["targets"] if t["refId"] == ref))
+
+
+@contextmanager
+def keep_processing(client: Any, namespace: str = "resque", interval: float = 0.5) -> Iterator[threading.Event]:
+    """Workers at work: `stat:processed` grows until the returned event is set (or the block ends)."""
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.wait(interval):
+            client.incr(f"{namespace}:stat:processed")
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def dashboard_queries() -> list[str]:
     exprs = []
     for path in DASHBOARDS:
