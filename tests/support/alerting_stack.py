@@ -267,3 +267,29 @@ def dashboard_queries() -> list[str]:
                 exprs.append(grafana_substitute(target["expr"]))
     assert exprs
     return exprs
+
+
+MULTI_TARGET = DEPLOY / "prometheus" / "prometheus-multi-target.yml"
+
+
+def render_multi_target(tmp: Path, exporter_port: int, am_port: int, resques: list[str]) -> Path:
+    """The SHIPPED multi-target file (its /probe relabelling and its `collect[]=exporter` self job), with
+    fast intervals, our Resque names and loopback addresses."""
+    config = yaml.safe_load(MULTI_TARGET.read_text())
+    config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+    config["rule_files"] = [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))]
+    config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{am_port}"]}]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"resque", "resque-exporter"}, "the shipped multi-target file changed shape"
+    jobs["resque"]["static_configs"] = [{"targets": resques}]
+    (address,) = [r for r in jobs["resque"]["relabel_configs"] if r.get("target_label") == "__address__"]
+    address["replacement"] = f"127.0.0.1:{exporter_port}"
+    jobs["resque-exporter"]["static_configs"] = [{"targets": [f"127.0.0.1:{exporter_port}"]}]
+    path = tmp / "prometheus-multi-target.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def prometheus_alerts(prometheus: Service, alertname: str) -> list[dict[str, Any]]:
+    alerts: list[dict[str, Any]] = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+    return [a for a in alerts if a["labels"]["alertname"] == alertname]
