@@ -6,7 +6,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import uvicorn
 
@@ -15,6 +16,7 @@ from .config import ConfigError, ExporterConfig, config_from_flags, load_config
 from .http.exporter_app import create_exporter_app
 from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
 from .resque.datastore import DataStore
+from .scrape import head_state
 from .scrape.runtime import Runtime, config_file_loader, reload_on_sighup
 from .scrape.scraper import Scraper, Target
 from .scrape.targets import targets_from_config
@@ -100,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(env RESQUE_EXPORTER_LOG_FORMAT).",
     )
     parser.add_argument(
+        "--state.file",
+        dest="state_file",
+        default=_env("RESQUE_EXPORTER_STATE_FILE"),
+        help="JSON file that keeps estimated queue waits across restarts (env RESQUE_EXPORTER_STATE_FILE; "
+        "default none: they restart at 0). One file per exporter process.",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="Serve an embedded demo Resque (in-process fake Redis, kept moving); needs no Redis.",
@@ -148,13 +157,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     loader = config_file_loader(args.config_file) if args.config_file else None
     runtime = Runtime(Scraper(targets_from_config(config)), loader=loader)
-    _serve(runtime, host, port, args.log_level, enable_lifecycle=args.enable_lifecycle)
+    state_file = Path(args.state_file) if args.state_file else None
+    with head_state.kept_in(runtime, state_file) as save_state:
+        _serve(runtime, host, port, args.log_level, enable_lifecycle=args.enable_lifecycle, on_shutdown=save_state)
     return 0
 
 
-def _serve(runtime: Runtime, host: str, port: int, log_level: str, *, enable_lifecycle: bool = False) -> None:
+def _serve(
+    runtime: Runtime,
+    host: str,
+    port: int,
+    log_level: str,
+    *,
+    enable_lifecycle: bool = False,
+    on_shutdown: Callable[[], None] | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM (handled by uvicorn); SIGHUP reloads the config meanwhile."""
-    app = create_exporter_app(runtime, enable_lifecycle=enable_lifecycle)
+    app = create_exporter_app(runtime, enable_lifecycle=enable_lifecycle, on_shutdown=on_shutdown)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     log.info(
         "resque-exporter %s serving %d Resques on http://%s:%d/metrics (reload: %s)",

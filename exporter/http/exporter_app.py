@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -48,7 +49,11 @@ LIFECYCLE_DISABLED = "POST /-/reload is disabled: start with --web.enable-lifecy
 
 
 def create_exporter_app(
-    source: Runtime | Scraper, descriptions: Mapping[str, str] | None = None, *, enable_lifecycle: bool = False
+    source: Runtime | Scraper,
+    descriptions: Mapping[str, str] | None = None,
+    *,
+    enable_lifecycle: bool = False,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> FastAPI:
     """The exporter app over a Runtime (reloadable), or over a bare Scraper serving a fixed set of Resques.
 
@@ -57,7 +62,16 @@ def create_exporter_app(
     default, because the endpoint has no authentication (SIGHUP always works).
     """
     runtime = source if isinstance(source, Runtime) else Runtime(source, descriptions)
-    app = FastAPI(title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:  # e.g. write the state file while the process still can
+            on_shutdown()
+
+    app = FastAPI(
+        title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
 
     @app.get("/", response_class=HTMLResponse)
     def landing() -> str:
