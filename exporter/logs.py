@@ -82,15 +82,19 @@ def logfmt_value(value: Any) -> str:
     return f'"{escaped}"'
 
 
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs (so a second call replaces it and leaves others alone)."""
+
+
 def configure_logging(level: str, fmt: str = "logfmt", stream: TextIO | None = None) -> None:
     """Install the one handler on the root logger; every other logger (uvicorn's too) propagates to it."""
     if fmt not in LOG_FORMATS:
         raise ValueError(f"--log.format must be one of {', '.join(LOG_FORMATS)}, not {fmt!r}")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = _OurHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    for previous in [h for h in root.handlers if isinstance(h, _OurHandler)]:  # configured twice: replace
+        root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(getattr(logging, "WARNING" if level == "warn" else level.upper()))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # no handlers of their own: ours formats them
