@@ -6,7 +6,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import uvicorn
 from prometheus_client.registry import Collector
@@ -14,7 +15,9 @@ from prometheus_client.registry import Collector
 from . import __version__
 from .config import ConfigError, ExporterConfig, config_from_flags, load_config
 from .http.exporter_app import create_exporter_app
+from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
 from .resque.datastore import DataStore
+from .scrape import head_state
 from .scrape.runtime import Runtime, config_file_loader, reload_on_sighup
 from .scrape.scraper import Scraper, Target
 from .scrape.targets import targets_from_config
@@ -92,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="Log level (default info).",
     )
     parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default=_env("RESQUE_EXPORTER_LOG_FORMAT", "logfmt"),
+        choices=LOG_FORMATS,
+        help="logfmt (default) or json, for every line the process writes, the web server's included "
+        "(env RESQUE_EXPORTER_LOG_FORMAT).",
+    )
+    parser.add_argument(
+        "--state.file",
+        dest="state_file",
+        default=_env("RESQUE_EXPORTER_STATE_FILE"),
+        help="JSON file that keeps estimated queue waits across restarts (env RESQUE_EXPORTER_STATE_FILE; "
+        "default none: they restart at 0). One file per exporter process.",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="Serve an embedded demo Resque (in-process fake Redis, kept moving); needs no Redis.",
@@ -109,14 +127,6 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, "WARNING" if level == "warn" else level.upper()),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
-        stream=sys.stderr,
-    )
-
-
 def _load(args: argparse.Namespace) -> ExporterConfig:
     if args.config_file:
         return load_config(args.config_file)
@@ -125,7 +135,7 @@ def _load(args: argparse.Namespace) -> ExporterConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
     try:
         host, port = parse_listen_address(args.listen_address)
     except ValueError as exc:
@@ -148,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     loader = config_file_loader(args.config_file) if args.config_file else None
     runtime = Runtime(Scraper(targets_from_config(config)), loader=loader)
-    _serve(runtime, host, port, args.log_level, enable_lifecycle=args.enable_lifecycle)
+    state_file = Path(args.state_file) if args.state_file else None
+    with head_state.kept_in(runtime, state_file) as save_state:
+        _serve(runtime, host, port, args.log_level, enable_lifecycle=args.enable_lifecycle, on_shutdown=save_state)
     return 0
 
 
@@ -160,9 +172,12 @@ def _serve(
     *,
     enable_lifecycle: bool = False,
     extra_collectors: Sequence[Collector] = (),
+    on_shutdown: Callable[[], None] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (handled by uvicorn); SIGHUP reloads the config meanwhile."""
-    app = create_exporter_app(runtime, enable_lifecycle=enable_lifecycle, extra_collectors=extra_collectors)
+    app = create_exporter_app(
+        runtime, enable_lifecycle=enable_lifecycle, extra_collectors=extra_collectors, on_shutdown=on_shutdown
+    )
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     log.info(
         "resque-exporter %s serving %d Resques on http://%s:%d/metrics (reload: %s)",
@@ -178,8 +193,7 @@ def _serve(
                 app,
                 host=host,
                 port=port,
-                log_level="warning" if log_level != "debug" else "info",
-                access_log=log_level == "debug",
+                **uvicorn_log_options(log_level),
             )
     finally:
         runtime.close()
@@ -195,7 +209,13 @@ def _serve_demo(host: str, port: int, log_level: str) -> int:
     demo.start()
     try:
         targets = [
-            Target(name, DataStore(client, namespace), 3.0, f"demo (in-process fake Redis) namespace={namespace}")
+            Target(
+                name,
+                DataStore(client, namespace),
+                3.0,
+                f"demo (in-process fake Redis) namespace={namespace}",
+                redis_server=f"in-process-{name}",  # each demo Resque has a fake Redis of its own
+            )
             for name, (client, namespace) in demo.resques.items()
         ]
         shown = "localhost" if host in ("0.0.0.0", "::") else host

@@ -22,6 +22,7 @@ from .cli import parse_listen_address
 from .config import ConfigError, load_config
 from .http.agent_routes import add_agent_routes
 from .http.sidecar_app import create_sidecar_app
+from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
 from .pages import base_path, mount_pages
 
 log = logging.getLogger("resque_exporter.sidecar")
@@ -80,23 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Serve the pages and API over embedded demo Resques (no Redis, no config); prints a fresh login token.",
     )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=LOG_FORMATS,
+        help="logfmt (default) or json, for every line the process writes (audit and web server too).",
+    )
     parser.add_argument("--version", action="version", version=f"resque-sidecar {__version__}")
     return parser
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, "WARNING" if level == "warn" else level.upper()),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
-        stream=sys.stderr,
-    )
+def _configure_logging(level: str, fmt: str) -> None:
+    configure_logging(level, fmt)
     # The audit trail is written whatever the level: it is a record, not diagnostics.
     logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level)
+    _configure_logging(args.log_level, args.log_format)
     if not args.stuck_after > 0:
         print("resque-sidecar: --worker.stuck-after must be a positive number of seconds", file=sys.stderr)
         return 2
@@ -148,8 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             app,
             host=host,
             port=port,
-            log_level="warning" if args.log_level != "debug" else "info",
-            access_log=args.log_level == "debug",
+            **uvicorn_log_options(args.log_level),
         )
     finally:
         for handle in handles.values():

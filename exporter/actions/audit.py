@@ -1,14 +1,14 @@
 """The audit trail: one structured log line per action, and the sidecar's action counters.
 
-Every action attempt that reached a known Resque leaves a JSON line on the ``resque_exporter.audit``
-logger (who, which Resque, what, which ids, the outcome) and increments
+Every action attempt that reached a known Resque leaves a structured record on the
+``resque_exporter.audit`` logger (who, which Resque, what, which ids, the outcome, as record fields that
+`--log.format` writes as logfmt keys or JSON members) and increments
 ``resque_sidecar_actions_total{resque,action,outcome}``. Labels only take values from the config
 and from fixed lists, so a caller cannot grow the label set. Ids are element hashes, never payloads.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, get_args
@@ -90,6 +90,6 @@ class Audit:
         if len(ids) > MAX_LOGGED_IDS:
             line["ids_truncated"] = True
         line.update({key: value for key, value in details.items() if value is not None})
-        log.info("%s", json.dumps(line, ensure_ascii=False, default=str))
+        log.info("sidecar action", extra=line)
         if resque in self._resques:
             self._counter.labels(resque, action, outcome).inc()

@@ -30,6 +30,7 @@ class ThresholdOverrides(QueueThresholds):
     """What a config file may set; unset fields fall back to the level above."""
 
     failure_ratio: Ratio | None = None
+    failure_ratio_min_jobs: NonNegative | None = None
     failed_list_jobs: NonNegative | None = None
     dead_workers: NonNegative | None = None
     redis_memory_ratio: Ratio | None = None
@@ -45,6 +46,7 @@ class Thresholds(BaseModel):
     queue_wait_seconds: NonNegative = 600  # wait of the queue's oldest job
     running_job_age_seconds: NonNegative = 3600  # one job running this long is stuck (resque-brain used 1 h)
     failure_ratio: Ratio = 0.05  # failed / processed over the alert window
+    failure_ratio_min_jobs: NonNegative = 20  # ...once at least this many jobs finished in it (1 of 3 is no rate)
     failed_list_jobs: NonNegative = 1000  # entries in all failure lists together
     dead_workers: NonNegative = 0  # any dead worker is worth a look
     redis_memory_ratio: Ratio = 0.9  # used_memory / maxmemory (only when maxmemory is set)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -17,6 +19,7 @@ from .. import __version__
 from ..scrape.collector import ExporterCollector, ResqueCollector
 from ..scrape.runtime import NO_CONFIG_FILE, Runtime
 from ..scrape.scraper import Scraper
+from ..scrape.states import ResqueState
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,9 @@ def scrape_budget(headers: Mapping[str, str]) -> float | None:
     return max(0.1, timeout - SCRAPE_TIMEOUT_MARGIN_SECONDS)
 
 
+# The halves of /metrics a `collect[]` parameter can pick.
+COLLECTORS = ("resques", "exporter")
+
 LIFECYCLE_DISABLED = "POST /-/reload is disabled: start with --web.enable-lifecycle, or send SIGHUP\n"
 
 
@@ -49,6 +55,7 @@ def create_exporter_app(
     *,
     enable_lifecycle: bool = False,
     extra_collectors: Sequence[Collector] = (),
+    on_shutdown: Callable[[], None] | None = None,
 ) -> FastAPI:
     """The exporter app over a Runtime (reloadable), or over a bare Scraper serving a fixed set of Resques.
 
@@ -58,13 +65,24 @@ def create_exporter_app(
     `extra_collectors` are served on /metrics too (the demo's job timings).
     """
     runtime = source if isinstance(source, Runtime) else Runtime(source, descriptions)
-    app = FastAPI(title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:  # e.g. write the state file while the process still can
+            on_shutdown()
+
+    app = FastAPI(
+        title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
 
     @app.get("/", response_class=HTMLResponse)
     def landing() -> str:
+        states = runtime.states.snapshot()
         with runtime.pinned() as current:
             rows = "".join(
                 f"<tr><td>{html.escape(name)}</td><td><code>{html.escape(desc)}</code></td>"
+                f"<td>{_state_cell(states.get(name))}</td>"
                 f'<td><a href="/probe?target={html.escape(quote(name, safe=""))}">'
                 f"/probe?target={html.escape(name)}</a></td></tr>"
                 for name, desc in current.descriptions.items()
@@ -76,20 +94,31 @@ def create_exporter_app(
             '<a href="/-/healthy">Health</a></p>'
             "<p>One Resque only (multi-target scraping): <code>/probe?target=&lt;name&gt;</code>. "
             "Reload the config file: SIGHUP, or <code>POST /-/reload</code> with --web.enable-lifecycle.</p>"
-            f"<h2>Resques</h2><table><tr><th>name</th><th>redis</th><th>probe</th></tr>{rows}</table>"
+            "<h2>Resques</h2><table><tr><th>name</th><th>redis</th><th>state (last scrape)</th><th>probe</th></tr>"
+            f"{rows}</table>"
             "</body></html>"
         )
 
     @app.get("/metrics")
     def metrics(request: Request) -> Response:
+        """Every Resque and the exporter's own metrics; `collect[]=exporter` or `collect[]=resques` picks one
+        half (node_exporter's parameter), so a multi-target setup scrapes the exporter's own metrics without
+        every Resque's series a second time."""
+        wanted = set(request.query_params.getlist("collect[]")) or set(COLLECTORS)
+        if not wanted <= set(COLLECTORS):
+            unknown = ", ".join(sorted(wanted - set(COLLECTORS)))[:MAX_ECHOED_TARGET_CHARS]
+            return _bad_request(f"unknown collect[] {unknown}; known: {', '.join(COLLECTORS)}")
         with runtime.pinned() as current:
             registry = CollectorRegistry()
-            registry.register(ResqueCollector(current.scraper, budget_seconds=scrape_budget(request.headers)))
-            registry.register(ExporterCollector(runtime))
-            registry.register(ProcessCollector(registry=None))
-            registry.register(PlatformCollector(registry=None))
-            for collector in extra_collectors:
-                registry.register(collector)
+            if "resques" in wanted:
+                registry.register(ResqueCollector(current.scraper, budget_seconds=scrape_budget(request.headers)))
+            if "exporter" in wanted:
+                registry.register(ExporterCollector(runtime))
+                registry.register(ProcessCollector(registry=None))
+                registry.register(PlatformCollector(registry=None))
+            if "resques" in wanted:
+                for collector in extra_collectors:
+                    registry.register(collector)
             return _exposition(registry, request)
 
     @app.get("/probe")
@@ -128,6 +157,16 @@ def create_exporter_app(
         return "Ready\n"
 
     return app
+
+
+def _state_cell(state: ResqueState | None) -> str:
+    if state is None:
+        return "not scraped yet"
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.since))
+    if state.up:
+        return f'<span class="up">up</span> since {since}'
+    reason, message = html.escape(state.reason or "unknown"), html.escape(state.message)
+    return f'<span class="down"><b>down</b></span> since {since}: <b>{reason}</b> <small>{message}</small>'
 
 
 def _known(names: Iterable[str]) -> str:

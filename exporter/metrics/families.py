@@ -11,7 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
+from ..resque.snapshot import (
+    MALFORMED_KINDS,
+    Snapshot,
+    dead_worker_jobs_per_queue,
+    live_workers_per_queue,
+    running_per_queue,
+    workers_per_queue,
+)
 from .builders import counter, gauge
 from .failures import failure_families
 from .health import health_families
@@ -29,6 +36,18 @@ class _Families:
         self.duration = gauge(
             "resque_scrape_duration_seconds",
             "Seconds this scrape spent reading the Resque's Redis (until the timeout when it failed).",
+        )
+        self.read_error = gauge(
+            "resque_read_error_info",
+            "1 while the Resque cannot be read, with why: reason is timeout, connection, auth (the exporter's "
+            "credentials or ACL were refused), redis (another Redis error) or exporter (a bug; see the log).",
+            "reason",
+        )
+        self.redis_server = gauge(
+            "resque_redis_server_info",
+            "Always 1: the Redis server (host:port or socket path from the config) holding this Resque. "
+            "Resques with the same value share one Redis, so Redis-level alerts group on it.",
+            "redis",
         )
         self.queue_jobs = gauge(
             "resque_queue_jobs",
@@ -53,6 +72,17 @@ class _Families:
         self.queue_workers = gauge(
             "resque_queue_workers",
             "Registered workers that poll the queue, with `*` and globs expanded as Resque does.",
+            "queue",
+        )
+        self.live_queue_workers = gauge(
+            "resque_queue_live_workers",
+            "Workers polling the queue whose heartbeat is fresh (younger than the prune interval, or never "
+            "beat): 0 while jobs wait means nothing will run them.",
+            "queue",
+        )
+        self.dead_worker_jobs = gauge(
+            "resque_dead_worker_jobs",
+            "Jobs still recorded as running by workers whose heartbeat expired: no process is running them.",
             "queue",
         )
         self.running = gauge(
@@ -91,6 +121,10 @@ def _core_families(readings: Iterable[Reading]) -> list[Metric]:
         name = reading.resque
         fam.up.add_metric([name], 1.0 if reading.snapshot is not None else 0.0)
         fam.duration.add_metric([name], reading.duration_seconds)
+        if reading.redis_server is not None:
+            fam.redis_server.add_metric([name, reading.redis_server], 1.0)
+        if reading.snapshot is None and reading.error_reason is not None:
+            fam.read_error.add_metric([name, reading.error_reason], 1.0)
         if reading.snapshot is not None:
             _add_snapshot(fam, name, reading.snapshot)
     return fam.all()
@@ -109,6 +143,11 @@ def _add_snapshot(fam: _Families, name: str, snap: Snapshot) -> None:
     fam.workers.add_metric([name, "idle"], float(len(snap.workers) - working))
     for queue, count in sorted(workers_per_queue(snap).items()):
         fam.queue_workers.add_metric([name, queue], float(count))
+
+    for queue, count in sorted(live_workers_per_queue(snap).items()):
+        fam.live_queue_workers.add_metric([name, queue], float(count))
+    for queue, count in sorted(dead_worker_jobs_per_queue(snap).items()):
+        fam.dead_worker_jobs.add_metric([name, queue], float(count))
 
     for queue, running in sorted(running_per_queue(snap).items()):
         fam.running.add_metric([name, queue], float(running.count))

@@ -20,3 +20,4 @@ class Reading:
     snapshot: Snapshot | None  # None: the read failed or ran out of time
     error_reason: str | None = None
     thresholds: Thresholds | None = None  # effective alert thresholds of this Resque
+    redis_server: str | None = None  # host:port (or socket path) of its Redis, from the config

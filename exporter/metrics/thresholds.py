@@ -6,22 +6,28 @@ from collections.abc import Iterable
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from ..resque.snapshot import Snapshot, workers_per_queue
 from .reading import Reading
 
 _PER_QUEUE = {
-    "queue_jobs": ("resque_threshold_queue_jobs", "Alert threshold: jobs waiting in the queue."),
+    "queue_jobs": (
+        "resque_threshold_queue_jobs",
+        "Alert threshold: jobs waiting in the queue (no queue label: the Resque's value for every queue).",
+    ),
     "queue_wait_seconds": (
         "resque_threshold_queue_wait_seconds",
-        "Alert threshold: seconds the queue's oldest job may wait.",
+        "Alert threshold: seconds the queue's oldest job may wait (no queue label: for every queue).",
     ),
     "running_job_age_seconds": (
         "resque_threshold_running_job_age_seconds",
-        "Alert threshold: seconds one job of the queue may run.",
+        "Alert threshold: seconds one job of the queue may run (no queue label: for every queue).",
     ),
 }
 _PER_RESQUE = {
     "failure_ratio": ("resque_threshold_failure_ratio", "Alert threshold: failed / processed jobs over the window."),
+    "failure_ratio_min_jobs": (
+        "resque_threshold_failure_ratio_min_jobs",
+        "Alert threshold: jobs that must finish in the window before the failure ratio can alert.",
+    ),
     "failed_list_jobs": ("resque_threshold_failed_list_jobs", "Alert threshold: entries in all failure lists."),
     "dead_workers": ("resque_threshold_dead_workers", "Alert threshold: dead workers still registered."),
     "redis_memory_ratio": (
@@ -36,7 +42,13 @@ _PER_RESQUE = {
 
 
 def threshold_families(readings: Iterable[Reading]) -> list[Metric]:
-    """One series per Resque (and per exported queue for per-queue thresholds) of a read Resque."""
+    """The thresholds of every read Resque, sparse for the per-queue ones.
+
+    A per-queue threshold has one series without `queue` (exposed as `queue=""`, which Prometheus stores
+    as no label): the Resque's value for every queue. A queue whose config sets its own value gets a
+    series with `queue` as well. The shipped rules compare with the queue's own series, or else the
+    Resque's (PromQL `or`), so a Resque with 1,000 queues and no overrides costs 3 series, not 3,000.
+    """
     per_queue = {field: GaugeMetricFamily(n, h, labels=["resque", "queue"]) for field, (n, h) in _PER_QUEUE.items()}
     per_resque = {field: GaugeMetricFamily(n, h, labels=["resque"]) for field, (n, h) in _PER_RESQUE.items()}
     for reading in readings:
@@ -45,15 +57,11 @@ def threshold_families(readings: Iterable[Reading]) -> list[Metric]:
         thresholds = reading.thresholds
         for field, family in per_resque.items():
             family.add_metric([reading.resque], float(getattr(thresholds, field)))
-        for queue in sorted(_queues_with_series(reading.snapshot)):
-            effective = thresholds.for_queue(queue)
+        for field, family in per_queue.items():
+            family.add_metric([reading.resque, ""], float(getattr(thresholds, field)))
+        for queue, own in sorted(thresholds.queues.items()):
             for field, family in per_queue.items():
-                family.add_metric([reading.resque, queue], float(getattr(effective, field)))
+                value = getattr(own, field)
+                if value is not None:
+                    family.add_metric([reading.resque, queue], float(value))
     return [*per_queue.values(), *per_resque.values()]
-
-
-def _queues_with_series(snapshot: Snapshot) -> set[str]:
-    """Every queue some per-queue metric names: known queues, queues only a worker polls, and queues of
-    running jobs, so an alert can compare any of them with its threshold."""
-    running = {worker.job.queue for worker in snapshot.workers if worker.job is not None}
-    return set(snapshot.queues) | set(workers_per_queue(snapshot)) | running

@@ -59,7 +59,7 @@ class DataStore(RemediationMixin):
         self._tz = timezone_
         self._prune_interval = prune_interval_seconds
         self._scheduler_grace = scheduler_grace_seconds
-        self._heads = QueueHeadTracker()
+        self.queue_heads = QueueHeadTracker()  # public: a reload hands it to the next DataStore of this Resque
         self._retry_scan = RetryCounterScan()
         self._delayed = DelayedJobCount()
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
@@ -167,7 +167,7 @@ class DataStore(RemediationMixin):
             malformed["failed_entry"] += failures.malformed
 
         queues, heads = self._queues(queue_names, queue_replies, malformed)
-        queue_heads, bad_heads = self._heads.observe(heads, redis_time, self._tz)
+        queue_heads, bad_heads = self.queue_heads.observe(heads, redis_time, self._tz)
         malformed["queue_item"] += bad_heads
 
         scheduler = self._delayed.absorb(lock_replies, delayed_reply, redis_time) if "EVAL" in self._optional else None

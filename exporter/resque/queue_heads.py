@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Mapping
 from datetime import tzinfo
 
@@ -20,11 +21,28 @@ class QueueHeadTracker:
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()  # a reload can hand one tracker to the next DataStore mid-scrape
+
+    def export_state(self) -> dict[str, tuple[str, float]]:
+        """queue -> (digest of the head item, hex; when first seen): what a state file keeps."""
+        with self._lock:
+            return {queue: (digest.hex(), first_seen) for queue, (digest, first_seen) in self._seen.items()}
+
+    def import_state(self, state: Mapping[str, tuple[str, float]]) -> None:
+        """Restore what export_state gave (at startup); an entry only counts if the head is unchanged."""
+        with self._lock:
+            self._seen = {queue: (bytes.fromhex(digest), float(at)) for queue, (digest, at) in state.items()}
 
     def observe(
         self, heads: Mapping[str, bytes | None], redis_time: float, tz: tzinfo
     ) -> tuple[dict[str, QueueHead], int]:
         """Ages by queue, and the number of head items that were not Resque jobs (counted, skipped)."""
+        with self._lock:
+            return self._observe(heads, redis_time, tz)
+
+    def _observe(
+        self, heads: Mapping[str, bytes | None], redis_time: float, tz: tzinfo
+    ) -> tuple[dict[str, QueueHead], int]:
         result: dict[str, QueueHead] = {}
         malformed = 0
         seen: dict[str, tuple[bytes, float]] = {}

@@ -196,3 +196,31 @@ def running_age_by_class(snapshot: Snapshot, max_classes: int) -> dict[tuple[str
         age = max(0.0, snapshot.redis_time - (job.run_at or 0.0))
         oldest[key] = max(age, oldest.get(key, 0.0))
     return oldest
+
+
+def is_dead(snapshot: Snapshot, worker_id: str) -> bool:
+    """Resque's own judgement: a heartbeat older than the prune interval. A worker that never beat (Resque
+    < 1.26, other clients) or whose beat is unreadable cannot be judged and counts as alive."""
+    beat = snapshot.heartbeats.get(worker_id)
+    return beat is not None and snapshot.redis_time - beat > snapshot.prune_interval_seconds
+
+
+def live_workers_per_queue(snapshot: Snapshot) -> dict[str, int]:
+    """Like workers_per_queue, but only workers whose heartbeat is fresh: dead workers attend nothing."""
+    counts: Counter[str] = Counter({queue: 0 for queue in snapshot.queues})
+    for worker in snapshot.workers:
+        polled = expand_worker_queues(worker.queues, snapshot.queue_set)
+        if is_dead(snapshot, worker.id):
+            counts.update({queue: 0 for queue in polled})
+        else:
+            counts.update(polled)
+    return dict(counts)
+
+
+def dead_worker_jobs_per_queue(snapshot: Snapshot) -> dict[str, int]:
+    """Jobs recorded as running by workers whose heartbeat expired: nothing is running them any more."""
+    counts: Counter[str] = Counter()
+    for worker in snapshot.workers:
+        if worker.job is not None and is_dead(snapshot, worker.id):
+            counts[worker.job.queue] += 1
+    return dict(counts)

@@ -21,6 +21,7 @@ from ..config.thresholds import Thresholds
 from ..metrics.families import Reading
 from ..resque.datastore import DataStore
 from ..resque.snapshot import Snapshot
+from .states import ResqueStates
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,20 @@ class Target:
     timeout_seconds: float
     description: str  # for logs: the Redis URL with any password redacted
     thresholds: Thresholds = field(default_factory=Thresholds)
+    redis_server: str | None = None  # host:port or socket path: Resques sharing it share one Redis
 
 
 class Scraper:
     """Reads targets concurrently and keeps per-Resque failure counts across scrapes."""
 
-    def __init__(self, targets: Iterable[Target], clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        targets: Iterable[Target],
+        clock: Callable[[], float] = time.perf_counter,
+        states: ResqueStates | None = None,
+    ) -> None:
         self.targets: dict[str, Target] = {target.name: target for target in targets}
+        self.states = states if states is not None else ResqueStates()
         self._clock = clock
         # A read that overran keeps its thread until its socket timeout fires: leave room for those.
         self._pool = ThreadPoolExecutor(max_workers=max(4, 2 * len(self.targets)), thread_name_prefix="resque-read")
@@ -76,7 +84,10 @@ class Scraper:
     ) -> Reading:
         try:
             snapshot, duration = future.result(timeout=remaining)
-            return Reading(target.name, duration, snapshot, thresholds=target.thresholds)
+            self.states.record_up(target.name)
+            return Reading(
+                target.name, duration, snapshot, thresholds=target.thresholds, redis_server=target.redis_server
+            )
         except FutureTimeout:
             reason, message = "timeout", f"no answer within {target.timeout_seconds:g}s"
         except (redis.AuthenticationError, redis.exceptions.NoPermissionError) as exc:
@@ -97,8 +108,8 @@ class Scraper:
             reason, message = "exporter", "unexpected error (traceback logged)"
         with self._lock:
             self._errors[(target.name, reason)] += 1
-        log.warning("resque=%s redis=%s read failed: reason=%s %s", target.name, target.description, reason, message)
-        return Reading(target.name, self._clock() - start, None, reason, target.thresholds)
+        self.states.record_down(target.name, target.description, reason, message)
+        return Reading(target.name, self._clock() - start, None, reason, target.thresholds, target.redis_server)
 
     def close(self) -> None:
         """Stop taking reads and release every target's Redis connections."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from ..config import ExporterConfig
 from ..resque.connect import datastore_for
 from .scraper import Target
@@ -13,5 +15,23 @@ def targets_from_config(config: ExporterConfig) -> list[Target]:
     for name, settings in config.resques.items():
         datastore = datastore_for(settings)
         description = f"{settings.redacted_url} namespace={settings.namespace}"
-        targets.append(Target(name, datastore, settings.timeout_seconds, description, config.thresholds_for(name)))
+        thresholds = config.thresholds_for(name)
+        targets.append(
+            Target(name, datastore, settings.timeout_seconds, description, thresholds, redis_server(settings.redis_url))
+        )
     return targets
+
+
+def redis_server(url: str) -> str:
+    """The Redis server of a URL, without database, user or password: `host:port`, or the socket path.
+
+    Two Resques share a Redis when this is equal (e.g. three namespaces in one Redis), so Redis-level
+    alerts (down, memory, evictions) are grouped on it. Host names are compared as written: two names
+    for one server count as two servers.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    host = parts.hostname or "localhost"
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{parts.port or 6379}"

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
 
 from resque_exporter.actions.audit import AUDIT_LOGGER, MAX_LOGGED_IDS, Audit
+from resque_exporter.logs import record_fields
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == AUDIT_LOGGER]
+    """The structured fields of each audit record (what --log.format writes as keys)."""
+    return [record_fields(r) for r in caplog.records if r.name == AUDIT_LOGGER]
 
 
 def test_one_json_line_and_one_count_per_action(caplog: pytest.LogCaptureFixture) -> None:

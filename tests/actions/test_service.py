@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +22,7 @@ from resque_exporter.actions import (
     Unavailable,
 )
 from resque_exporter.actions.audit import AUDIT_LOGGER
+from resque_exporter.logs import record_fields
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.mutations import FailedFilter
@@ -56,7 +56,7 @@ def redis_client_for(url: str) -> redis.Redis:
 
 
 def audit_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == AUDIT_LOGGER]
+    return [record_fields(r) for r in caplog.records if r.name == AUDIT_LOGGER]
 
 
 def counted(service: RemediationService, action: str, outcome: str, resque: str = "main") -> float | None:

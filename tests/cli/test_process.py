@@ -66,7 +66,7 @@ def test_url_password_is_redacted_in_logs_and_landing(run_exporter: type[Exporte
     exporter.metrics()
     assert "hunter2hunter2" not in httpx.get(f"{exporter.base}/", timeout=5).text
     output = exporter.output()
-    assert "read failed" in output
+    assert 'msg="Resque cannot be read"' in output and 'redis="redis://:***@127.0.0.1:' in output
     assert "hunter2hunter2" not in output
 
 

@@ -207,3 +207,22 @@ def test_http_reload_is_off_without_enable_lifecycle(
     response = httpx.post(f"{exporter.base}/-/reload", timeout=5)
     assert response.status_code == 403
     assert "--web.enable-lifecycle" in response.text
+
+
+def test_estimated_queue_waits_survive_a_reload_of_the_same_resque(redis_client: redis.Redis, redis_url: str) -> None:
+    """A plain payload's wait is counted from when the exporter first saw it; a reload must not reset it."""
+    redis_client.sadd("resque:queues", "mail")
+    redis_client.rpush("resque:queue:mail", '{"class":"MailJob","args":[1]}')
+    runtime = Runtime(Scraper(_targets("a", url=redis_url)), loader=lambda: _targets("a", url=redis_url))
+    with runtime.pinned() as current:
+        first = {r.resque: r.snapshot for r in current.scraper.read()}
+    assert first["a"] is not None and first["a"].queue_heads["mail"].estimated
+    start = float(redis_client.time()[0])
+    while float(redis_client.time()[0]) < start + 2:  # Redis TIME (the clock of ages) moves on a second
+        time.sleep(0.05)
+    assert runtime.reload() == []
+    with runtime.pinned() as current:
+        after = {r.resque: r.snapshot for r in current.scraper.read()}
+    a = after["a"]
+    assert a is not None and a.queue_heads["mail"].age_seconds >= 1.0, "a: same Redis, same namespace: kept"
+    runtime.close()

@@ -115,7 +115,8 @@ def test_root_route_groups_per_resque() -> None:
     route = config()["route"]
     assert route["receiver"] == CATCH_ALL
     assert "matchers" not in route and "match" not in route
-    assert route["group_by"] == ["alertname", "job", "instance", "resque"]
+    # `redis`: Redis-level alerts carry the server, not a Resque: one page per Redis, not per namespace.
+    assert route["group_by"] == ["alertname", "job", "instance", "resque", "redis"]
     for child in route["routes"]:
         assert "match" not in child and "match_re" not in child, "use matchers (match/match_re are deprecated)"
 
@@ -149,7 +150,7 @@ def test_inhibit_rules_are_scoped_and_name_real_alerts() -> None:
     sources = set()
     for rule in rules:
         assert rule.get("equal"), "an inhibit rule without `equal` mutes targets everywhere"
-        assert {"job", "instance"} <= set(rule["equal"])
+        assert {"job", "instance"} <= set(rule["equal"]) or set(rule["equal"]) == {"job", "redis"}
         for matcher in rule["source_matchers"] + rule["target_matchers"]:
             match = re.fullmatch(r'alertname(=~?)"(.+)"', matcher)
             if match:
@@ -160,8 +161,12 @@ def test_inhibit_rules_are_scoped_and_name_real_alerts() -> None:
     # `up` carries no resque label: ResqueExporterDown can only compare job and instance.
     (exporter_down,) = [r for r in rules if r["source_matchers"] == ['alertname="ResqueExporterDown"']]
     assert exporter_down["equal"] == ["job", "instance"]
+    # ResqueRedisDown is one alert per Redis server (labels job, redis, reason): it mutes that server's
+    # warnings; it must never compare labels it does not carry (all empty would match everything).
     (redis_down,) = [r for r in rules if r["source_matchers"] == ['alertname="ResqueRedisDown"']]
-    assert redis_down["equal"] == ["job", "instance", "resque"]
+    assert redis_down["equal"] == ["job", "redis"]
+    (refused,) = [r for r in rules if r["source_matchers"] == ['alertname="ResqueCredentialsRefused"']]
+    assert refused["equal"] == ["job", "instance", "resque"]
 
 
 def test_templates_used_by_the_config_are_defined_and_render() -> None:

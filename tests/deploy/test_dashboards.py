@@ -97,8 +97,33 @@ def variable_query(variable: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ dashboard level
-def test_there_is_an_overview_dashboard() -> None:
-    assert "resque-overview.json" in DASHBOARDS
+def test_there_is_an_overview_and_a_drilldown_dashboard() -> None:
+    assert {"resque-overview.json", "resque-drilldown.json"} <= set(DASHBOARDS)
+
+
+def test_overview_has_the_glance_table_the_alert_list_and_top_n_graphs() -> None:
+    overview = DASHBOARDS["resque-overview.json"]
+    by_title = {p["title"]: p for p in panels(overview)}
+    glance = by_title["Resques at a glance"]
+    assert glance["type"] == "table" and all(t["instant"] for t in glance["targets"])
+    columns = {o["matcher"]["options"]: o["properties"] for o in glance["fieldConfig"]["overrides"]}
+    # the Resque links to its drill-down; every coloured column has thresholds or mappings
+    (resque_link,) = next(p["value"] for p in columns["Resque"] if p["id"] == "links")
+    assert resque_link["url"].startswith("/d/resque-drilldown/")
+    coloured = [name for name, props in columns.items() if any(p["id"] == "custom.cellOptions" for p in props)]
+    assert len(coloured) >= 7, coloured
+    for name in coloured:
+        assert any(p["id"] in ("thresholds", "mappings") for p in columns[name]), name
+    assert any(p["type"] == "alertlist" for p in panels(overview))
+    top = [p for p in panels(overview) if p["title"].startswith("Top ") and p["type"] != "row"]
+    assert top and all(t["expr"].startswith("topk(") for p in top for t in p["targets"][:1])
+
+
+def test_sidecar_links_follow_the_page_contract() -> None:
+    """Links into the sidecar's pages use the URLs the pages serve (`/queues?resque=&queue=` ...)."""
+    text = "".join(path.read_text() for path in DASHBOARD_FILES)
+    found = set(re.findall(r"http://localhost:9448(/[a-z]*)\?", text))
+    assert found <= {"/", "/failures", "/queues", "/workers", "/scheduler"} and len(found) >= 4, found
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
@@ -170,6 +195,9 @@ def test_panel_rules(name: str) -> None:
                 assert (x, y) not in cells, f"{title} overlaps another panel"
                 cells.add((x, y))
         if panel["type"] == "row":
+            continue
+        if panel["type"] == "alertlist":  # Grafana's own alert list: no query, no datasource
+            assert panel["options"]["alertName"] == "Resque"
             continue
         assert panel["datasource"] == DATASOURCE_REF, title
         assert panel["targets"], title

@@ -32,9 +32,11 @@ RUNBOOK = ROOT / "docs" / "alerts.md"
 
 RUNBOOK_BASE = "https://github.com/resque-exporter/resque-exporter/blob/main/docs/alerts.md#"
 DASHBOARD_BASES = (
-    "https://grafana.example.com/d/resque-overview/resque-overview?",
-    "https://grafana.example.com/d/resque-timings/resque-timings?",
+    "http://localhost:3000/d/resque-overview/resque-overview?",
+    "http://localhost:3000/d/resque-drilldown/resque-drilldown?",
+    "http://localhost:3000/d/resque-timings/resque-timings?",
 )
+SIDECAR_BASE = "http://localhost:9448/"
 SEVERITIES = {"critical", "warning", "info"}
 ANNOTATIONS = {"summary", "description", "runbook_url", "dashboard_url"}
 
@@ -59,15 +61,39 @@ THRESHOLD_OF = {
     "ResqueJobQueueWaitSlow": "resque_threshold_job_queue_wait_p95_seconds",
 }
 # Alerts on a 0/1 state: their value says nothing, so their description does not show it.
-ON_OFF_ALERTS = {"ResqueExporterDown", "ResqueExporterAbsent", "ResqueRedisDown", "ResqueWorkersPaused"}
+ON_OFF_ALERTS = {
+    "ResqueExporterDown",
+    "ResqueExporterAbsent",
+    "ResqueCredentialsRefused",
+    "ResqueExporterReloadRefused",
+    "ResqueWorkersPaused",
+}
+# Alerts about the exporter itself (no Resque), and about a Redis server (labels job, redis).
+EXPORTER_ALERTS = {"ResqueExporterDown", "ResqueExporterAbsent", "ResqueExporterReloadRefused"}
+SERVER_ALERTS = {"ResqueRedisDown", "ResqueRedisMemoryHigh", "ResqueRedisEvictingKeys"}
+# Alerts with a sidecar page that fixes them: their action_url (page per the sidecar's URL contract).
+ACTION_PAGES = {
+    "ResqueQueueNotDraining": "workers",
+    "ResqueQueueBacklogHigh": "queues",
+    "ResqueQueueWaitHigh": "queues",
+    "ResqueFailureRateHigh": "failures",
+    "ResqueFailedListLarge": "failures",
+    "ResqueJobRunningTooLong": "workers",
+    "ResqueDeadWorkers": "workers",
+    "ResqueWorkersPaused": "",
+    "ResqueSchedulerDown": "scheduler",
+    "ResqueDelayedJobsOverdue": "scheduler",
+}
 # The alerts the pack must ship (the issue's list), with their severity.
 EXPECTED_ALERTS = {
     "ResqueExporterDown": "critical",
     "ResqueExporterAbsent": "critical",
     "ResqueRedisDown": "critical",
+    "ResqueCredentialsRefused": "critical",
+    "ResqueExporterReloadRefused": "warning",
     "ResqueQueueBacklogHigh": "warning",
     "ResqueQueueWaitHigh": "warning",
-    "ResqueQueueUnattended": "critical",
+    "ResqueQueueNotDraining": "critical",
     "ResqueFailureRateHigh": "warning",
     "ResqueFailedListLarge": "warning",
     "ResqueJobRunningTooLong": "warning",
@@ -190,7 +216,8 @@ def test_every_alert_has_unit_tests() -> None:
         bucket = firing if expected else silent
         bucket[alertname] = bucket.get(alertname, 0) + 1
         for alert in expected:
-            assert set(alert.get("exp_annotations", {})) == ANNOTATIONS, f"{file} {alertname}: list every annotation"
+            wanted = ANNOTATIONS | ({"action_url"} if alertname in ACTION_PAGES else set())
+            assert set(alert.get("exp_annotations", {})) == wanted, f"{file} {alertname}: list every annotation"
     for name in ALERTS:
         assert firing.get(name, 0) >= 1, f"{name} has no firing unit test"
         assert silent.get(name, 0) >= 2, f"{name} needs silent unit tests (pending during `for`, under threshold)"
@@ -211,25 +238,32 @@ def test_alert_is_fully_described(name: str) -> None:
     assert rule["labels"]["severity"] in SEVERITIES
 
     notes = rule["annotations"]
-    assert set(notes) == ANNOTATIONS
+    assert set(notes) == ANNOTATIONS | ({"action_url"} if name in ACTION_PAGES else set())
     assert "{{" not in notes["summary"], "summary must be static: it is the notification headline"
     assert notes["summary"].endswith(".") and notes["summary"][0].isupper()
-    assert "{{ $labels.instance }}" in notes["description"] or "{{ $labels.job }}" in notes["description"]
+    if name in SERVER_ALERTS:
+        assert "{{ $labels.redis }}" in notes["description"]
+    else:
+        assert "{{ $labels.instance }}" in notes["description"] or "{{ $labels.job }}" in notes["description"]
     assert notes["runbook_url"] == RUNBOOK_BASE + name.lower()
     assert notes["dashboard_url"].startswith(DASHBOARD_BASES)
+    if name in ACTION_PAGES:
+        page = ACTION_PAGES[name]
+        assert notes["action_url"].startswith(f"{SIDECAR_BASE}{page}?resque={{{{ $labels.resque | urlquery }}}}")
 
 
 @pytest.mark.parametrize("name", sorted(ALERTS))
 def test_description_names_what_the_alert_is_about(name: str) -> None:
     """Labels the expression keeps appear in the description and the dashboard link."""
     expr, notes = ALERTS[name]["expr"], ALERTS[name]["annotations"]
-    per_resque = "resque_" in expr or "resque:" in expr
+    per_resque = ("resque_" in expr or "resque:" in expr) and name not in EXPORTER_ALERTS | SERVER_ALERTS
     per_queue = bool(selector_names(expr) & {"resque_queue_jobs", "resque_queue_oldest_job_age_seconds"}) or (
         "resque_running_job_age_seconds" in expr
     )
     if per_resque:
         assert "{{ $labels.resque }}" in notes["description"]
         assert "var-resque={{ $labels.resque }}" in notes["dashboard_url"]
+        assert "/d/resque-drilldown/" in notes["dashboard_url"], "a Resque's alert opens its drill-down"
         assert ("$value" in notes["description"]) == (name not in ON_OFF_ALERTS)
     if per_queue:
         assert "{{ $labels.queue }}" in notes["description"]
@@ -271,9 +305,24 @@ def test_no_hard_coded_thresholds(name: str) -> None:
     assert number_literals(expr) <= {0.0, 1.0}, f"{name} hard-codes a threshold"
     if name in THRESHOLD_OF:
         assert THRESHOLD_OF[name] in selector_names(expr)
-        assert re.search(r"> on \(job, (instance, )?resque(, queue)?(, class)?\) group_left \(\)", expr), expr
-        query = "{{ with printf " + f'"{THRESHOLD_OF[name]}{{'
-        assert query in ALERTS[name]["annotations"]["description"], "description shows the threshold value"
+        assert re.search(r"> on \(job, (instance, resque(, queue)?(, class)?|redis)\) group_left \(\)", expr), expr
+        description = ALERTS[name]["annotations"]["description"]
+        assert re.search(r"\{\{ with printf \"[^\"]*" + THRESHOLD_OF[name] + r"\{", description), "shows the threshold"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in ALERTS.items() if "resque_threshold_queue_" in r["expr"]))
+def test_per_queue_thresholds_fall_back_to_the_resques(name: str) -> None:
+    """Per-queue threshold series exist only for queues with their own value (issue 13): every rule that uses
+    one also takes the Resque's value (the series without `queue`) for the other queues."""
+    expr = ALERTS[name]["expr"]
+    assert 'queue!=""' in expr and 'queue=""' in expr and "or on (job, instance, resque, queue)" in expr
+
+
+def test_no_hard_coded_job() -> None:
+    """Only the configurable exporter selector names a job (ResqueExporterDown/Absent, as shipped)."""
+    for name, rule in ALERTS.items():
+        if 'job="resque"' in rule["expr"]:
+            assert name in {"ResqueExporterDown", "ResqueExporterAbsent"}, name
 
 
 def test_recording_rules_follow_the_naming_convention() -> None:

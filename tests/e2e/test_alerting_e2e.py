@@ -29,7 +29,9 @@ from support.alerting_stack import (
     am_alerts,
     binary,
     dashboard_queries,
+    glance_query,
     grafana_substitute,
+    keep_processing,
     query,
     receiver,
     render_alertmanager,
@@ -46,8 +48,9 @@ NOTIFICATION_TIMEOUT = 40.0  # seconds; notifications normally arrive after 9-10
 
 
 def seed_resque(client: redis.Redis) -> None:
-    """Queue `mail`: 5 jobs, no worker (ResqueQueueUnattended). Queue `reports`: 5 jobs, one worker, threshold 2
-    (ResqueQueueBacklogHigh). pause-all-workers set (ResqueWorkersPaused, info)."""
+    """Queue `mail`: 5 jobs, no worker (ResqueQueueNotDraining). Queue `reports`: 5 jobs, one worker, threshold 2
+    (ResqueQueueBacklogHigh). pause-all-workers set (ResqueWorkersPaused, info). Jobs keep being processed
+    (keep_processing), so `reports`, whose worker is alive, is draining."""
     client.sadd("resque:queues", "mail", "reports")
     for i in range(5):
         client.rpush("resque:queue:mail", json.dumps({"class": "MailJob", "args": [i]}, separators=(",", ":")))
@@ -93,7 +96,7 @@ def test_alerts_flow_from_exporter_to_receivers(
     assert samples[("resque_threshold_queue_jobs", frozenset({("resque", "main"), ("queue", "reports")}))] == 2
     instance = f"127.0.0.1:{exporter.port}"
 
-    with receiver() as rx, services() as start:
+    with receiver() as rx, services() as start, keep_processing(redis_client):
         am_port, prom_port = free_port(), free_port()
         alertmanager = start(
             "alertmanager",
@@ -141,7 +144,7 @@ def test_alerts_flow_from_exporter_to_receivers(
         while time.monotonic() < deadline:
             if (
                 firing_alerts("/pager", "ResqueRedisDown")
-                and firing_alerts("/pager", "ResqueQueueUnattended")
+                and firing_alerts("/pager", "ResqueQueueNotDraining")
                 and slack_messages("ResqueQueueBacklogHigh")
             ):
                 break
@@ -152,40 +155,38 @@ def test_alerts_flow_from_exporter_to_receivers(
 
         # -------------------------------------------------------------- critical: ResqueRedisDown -> pager
         (redis_down,) = firing_alerts("/pager", "ResqueRedisDown")
+        server = f"127.0.0.1:{dead_port}"
         assert redis_down["labels"] == {
             "alertname": "ResqueRedisDown",
             "severity": "critical",
             "job": "resque",
-            "instance": instance,
-            "resque": "dead",
+            "redis": server,
+            "reason": "connection",
         }
         assert redis_down["annotations"] == {
             "summary": shipped_annotation("ResqueRedisDown", "summary"),
-            "description": f"Resque dead ({instance}): its Redis is unreachable, too slow or refuses the exporter. "
-            "Its workers probably cannot take or finish jobs either.",
+            "description": f"Redis {server} cannot be read (connection) for 1 Resque(s): dead - their workers "
+            "probably cannot take or finish jobs either.",
             "runbook_url": RUNBOOK + "resqueredisdown",
-            "dashboard_url": "https://grafana.example.com/d/resque-overview/resque-overview"
-            f"?var-job=resque&var-instance={instance}&var-resque=dead",
+            "dashboard_url": "http://localhost:3000/d/resque-overview/resque-overview?var-job=resque",
         }
         pager_request = next(r for r in rx.got("/pager") if "ResqueRedisDown" in json.dumps(r.body))
         assert pager_request.headers.get("Authorization") == f"Bearer {PAGER_TOKEN}", "token from credentials_file"
         assert pager_request.body["version"] == "4"
         assert pager_request.body["receiver"] == "pager"
-        assert pager_request.body["groupLabels"] == {
-            "alertname": "ResqueRedisDown",
-            "job": "resque",
-            "instance": instance,
-            "resque": "dead",
-        }
+        assert pager_request.body["groupLabels"] == {"alertname": "ResqueRedisDown", "job": "resque", "redis": server}
 
-        # -------------------------------------------------------------- critical: ResqueQueueUnattended -> pager
-        unattended = firing_alerts("/pager", "ResqueQueueUnattended")
-        assert {a["labels"]["queue"] for a in unattended} == {"mail"}, "reports has a worker"
-        assert unattended[0]["labels"]["resque"] == "main"
-        assert unattended[0]["labels"]["severity"] == "critical"
-        assert "Queue mail of Resque main" in unattended[0]["annotations"]["description"]
-        assert "holds 5 jobs" in unattended[0]["annotations"]["description"]
-        assert unattended[0]["annotations"]["runbook_url"] == RUNBOOK + "resquequeueunattended"
+        # -------------------------------------------------------------- critical: ResqueQueueNotDraining -> pager
+        not_draining = firing_alerts("/pager", "ResqueQueueNotDraining")
+        assert {a["labels"]["queue"] for a in not_draining} == {"mail"}, "reports has a live worker"
+        assert not_draining[0]["labels"]["resque"] == "main"
+        assert not_draining[0]["labels"]["severity"] == "critical"
+        assert not_draining[0]["annotations"]["description"] == (
+            f"Queue mail of Resque main ({instance}) holds 5 jobs and no live worker polls it, "
+            "so none of them will run."
+        )
+        assert not_draining[0]["annotations"]["runbook_url"] == RUNBOOK + "resquequeuenotdraining"
+        assert not_draining[0]["annotations"]["action_url"] == "http://localhost:9448/workers?resque=main"
 
         # -------------------------------------------------------------- warning: threshold join -> chat (Slack)
         (slack,) = slack_messages("ResqueQueueBacklogHigh")[:1]
@@ -197,7 +198,8 @@ def test_alerts_flow_from_exporter_to_receivers(
         )
         assert f"<{RUNBOOK}resquequeuebackloghigh|Runbook>" in attachment["text"]
         assert slack["channel"] == "#resque-alerts"
-        assert not slack_messages("ResqueQueueUnattended"), "critical alerts do not go to chat"
+        assert "<http://localhost:9448/queues?resque=main&queue=reports|Act in the sidecar>" in attachment["text"]
+        assert not slack_messages("ResqueQueueNotDraining"), "critical alerts do not go to chat"
 
         # -------------------------------------------------------------- info: routed to the null receiver
         paused = am_alerts(alertmanager, 'alertname="ResqueWorkersPaused"')
@@ -212,6 +214,9 @@ def test_alerts_flow_from_exporter_to_receivers(
         for expr in dashboard_queries():
             response = httpx.get(f"{prometheus.base}/api/v1/query", params={"query": expr}, timeout=5)
             assert response.status_code == 200 and response.json()["status"] == "success", f"{expr}: {response.text}"
+        # the glance table's backlog column: 5 jobs against the threshold 2 of `reports` (its own)
+        backlog = grafana_substitute(glance_query("Backlog vs threshold"))
+        assert query(prometheus, backlog) == [2.5], backlog
         assert query(prometheus, grafana_substitute('resque_queue_jobs{job=~"$job", instance=~"$instance"}'))
 
     elapsed = time.monotonic() - started
@@ -243,10 +248,13 @@ def test_shipped_inhibit_rules_mute_the_right_alerts(tmp_path: Path) -> None:
 
         a, b = {"instance": "a:9447"}, {"instance": "b:9447"}
         posted = [
-            alert("ResqueRedisDown", "critical", resque="main", **a),
+            alert("ResqueCredentialsRefused", "critical", resque="main", reason="auth", **a),
             alert("ResqueQueueBacklogHigh", "warning", resque="main", queue="mail", **a),  # muted: same Resque
             alert("ResqueQueueBacklogHigh", "warning", resque="other", queue="mail", **a),  # other Resque: not muted
-            alert("ResqueQueueUnattended", "critical", resque="main", queue="mail", **a),  # critical: not muted
+            alert("ResqueQueueNotDraining", "critical", resque="main", queue="mail", **a),  # critical: not muted
+            alert("ResqueRedisDown", "critical", redis="r1:6379", reason="connection"),
+            alert("ResqueRedisMemoryHigh", "warning", redis="r1:6379"),  # muted: same Redis server
+            alert("ResqueRedisMemoryHigh", "warning", redis="r2:6379"),  # another server: not muted
             alert("ResqueExporterDown", "critical", **b),
             alert("ResqueDeadWorkers", "warning", resque="x", **b),  # muted: same target
             alert("ResqueWorkersPaused", "info", resque="y", **b),  # muted: same target
@@ -257,6 +265,7 @@ def test_shipped_inhibit_rules_mute_the_right_alerts(tmp_path: Path) -> None:
         assert response.status_code == 200, response.text
 
         expected_muted = {
+            ("ResqueRedisMemoryHigh", "r1:6379"),
             ("ResqueQueueBacklogHigh", "main"),
             ("ResqueDeadWorkers", "x"),
             ("ResqueWorkersPaused", "y"),
@@ -266,7 +275,9 @@ def test_shipped_inhibit_rules_mute_the_right_alerts(tmp_path: Path) -> None:
         while True:
             alerts = httpx.get(f"{alertmanager.base}/api/v2/alerts", timeout=5).json()
             muted = {
-                (x["labels"]["alertname"], x["labels"].get("resque", "")) for x in alerts if x["status"]["inhibitedBy"]
+                (x["labels"]["alertname"], x["labels"].get("resque", x["labels"].get("redis", "")))
+                for x in alerts
+                if x["status"]["inhibitedBy"]
             }
             if (len(alerts) == len(posted) and muted == expected_muted) or time.monotonic() > deadline:
                 break

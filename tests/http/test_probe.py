@@ -134,3 +134,29 @@ def test_reload_without_a_config_file_is_400_and_get_is_405(client: TestClient) 
     assert response.status_code == 400
     assert "no config file to reload" in response.text
     assert client.get("/-/reload").status_code == 405
+
+
+def test_collect_exporter_serves_only_the_exporters_own_metrics(client: TestClient) -> None:
+    """What the multi-target setup scrapes beside /probe: no per-Resque series twice."""
+    got = samples(client.get("/metrics", params={"collect[]": "exporter"}).text)
+    assert ("resque_exporter_build_info", frozenset({("version", "0.1.0")})) in got
+    assert any(name == "process_resident_memory_bytes" for name, _ in got)
+    assert not [name for name, _ in got if name.startswith("resque_") and not name.startswith("resque_exporter_")]
+    resques_only = samples(client.get("/metrics", params={"collect[]": "resques"}).text)
+    assert resques_in(resques_only) == {"live", "dead"}
+    assert not [name for name, _ in resques_only if name.startswith(("resque_exporter_", "process_"))]
+
+
+def test_unknown_collect_is_400(client: TestClient) -> None:
+    response = client.get("/metrics", params={"collect[]": "bogus"})
+    assert response.status_code == 400 and "known: resques, exporter" in response.text
+
+
+def test_landing_page_shows_each_resques_state_and_why_it_is_down(client: TestClient) -> None:
+    assert "not scraped yet" in client.get("/").text
+    client.get("/metrics")
+    text = client.get("/").text
+    live_row = next(row for row in text.split("<tr>") if "<td>live</td>" in row)
+    dead_row = next(row for row in text.split("<tr>") if "<td>dead</td>" in row)
+    assert ">up</span>" in live_row
+    assert "<b>down</b>" in dead_row and "<b>connection</b>" in dead_row

@@ -17,6 +17,7 @@ import redis
 from resque_exporter.sidecar_cli import build_parser
 
 from support.fixtures import load_dump, seed_dump
+from support.logfmt import parse_log
 from support.redis_server import free_port
 
 TOKEN = "cli-operator-token-0123456789abcdef"
@@ -100,10 +101,12 @@ def test_serves_the_api_and_audits_actions(
     assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"] == "resque-sidecar"
     proc.terminate()
     output = proc.communicate(timeout=10)[0]
-    audit = [line for line in output.splitlines() if "logger=resque_exporter.audit" in line]
+    records = parse_log(output)  # every line, uvicorn's included, is logfmt
+    audit = [record for record in records if record["logger"] == "resque_exporter.audit"]
     assert len(audit) == 1
-    record = json.loads(audit[0].split(" msg=", 1)[1])
+    record = audit[0]
     assert record["actor"] == "alice" and record["action"] == "retry_and_remove" and record["outcome"] == "ok"
+    assert json.loads(record["ids"]) == [entry["id"]] and record["count"] == "1"
     assert TOKEN not in output
 
 

@@ -11,7 +11,14 @@ import pytest
 
 from resque_exporter.metrics.families import Reading
 
-from support.metric_samples import NOW, registry_for, sample_exposition, sample_readings, sample_snapshot
+from support.metric_samples import (
+    NOW,
+    registry_for,
+    sample_exposition,
+    sample_readings,
+    sample_snapshot,
+    sample_snapshot_with_dead_runner,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "exposition.txt"
 
@@ -35,7 +42,30 @@ def test_a_down_resque_reports_nothing_but_up_and_duration() -> None:
         for sample in family.samples
         if sample.labels.get("resque") == "down"
     }
-    assert names == {"resque_up", "resque_scrape_duration_seconds", "resque_exporter_scrape_errors_total"}
+    assert names == {
+        "resque_up",
+        "resque_scrape_duration_seconds",
+        "resque_read_error_info",
+        "resque_exporter_scrape_errors_total",
+    }
+
+
+def test_a_down_resque_says_why_on_a_bounded_label() -> None:
+    registry = registry_for([Reading("down", 3.0, None, "auth"), Reading("ok", 0.1, sample_snapshot())])
+    assert registry.get_sample_value("resque_read_error_info", {"resque": "down", "reason": "auth"}) == 1
+    read_errors = [s for f in registry.collect() for s in f.samples if s.name == "resque_read_error_info"]
+    assert [s.labels for s in read_errors] == [{"resque": "down", "reason": "auth"}], "nothing while up"
+
+
+def test_redis_server_identity_is_published_up_or_down() -> None:
+    registry = registry_for(
+        [
+            Reading("a", 0.1, sample_snapshot(), redis_server="redis-1:6379"),
+            Reading("b", 3.0, None, "connection", redis_server="redis-1:6379"),
+        ]
+    )
+    for resque in ("a", "b"):
+        assert registry.get_sample_value("resque_redis_server_info", {"resque": resque, "redis": "redis-1:6379"}) == 1
 
 
 def test_queue_jobs_and_counters() -> None:
@@ -45,6 +75,22 @@ def test_queue_jobs_and_counters() -> None:
     assert value("resque_processed_jobs_total", resque="main") == 16
     assert value("resque_failed_jobs_total", resque="main") == 5
     assert value("resque_failed_list_jobs", resque="main", list="failed") == 6
+
+
+def test_live_workers_per_queue_leave_out_dead_workers() -> None:
+    # vm:2 (critical, low_never) is dead: its queues are polled by no live worker but `*`'s.
+    assert value("resque_queue_workers", resque="main", queue="critical") == 2
+    assert value("resque_queue_live_workers", resque="main", queue="critical") == 1
+    assert value("resque_queue_live_workers", resque="main", queue="low_never") == 0
+    # web.1:4 never beat and web.1:5's beat is unreadable: not judged dead.
+    assert value("resque_queue_live_workers", resque="main", queue="mailers") == 2
+    assert value("resque_queue_live_workers", resque="main", queue="default") == 2
+
+
+def test_jobs_of_dead_workers_are_counted_per_queue() -> None:
+    registry = registry_for([Reading("main", 0.1, sample_snapshot_with_dead_runner())])
+    assert registry.get_sample_value("resque_dead_worker_jobs", {"resque": "main", "queue": "slow"}) == 1
+    assert registry.get_sample_value("resque_dead_worker_jobs", {"resque": "main", "queue": "mailers"}) is None
 
 
 def test_workers_by_state() -> None:

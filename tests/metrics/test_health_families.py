@@ -53,12 +53,30 @@ def test_redis_info() -> None:
 
 
 def test_thresholds_are_layered_defaults_file_resque_queue() -> None:
-    # file-wide queue_jobs 500 applies to every queue; mailers has its own wait
-    assert value("resque_threshold_queue_jobs", resque="main", queue="default") == 500
+    # file-wide queue_jobs 500 is the Resque's value for every queue (queue="" = no label in Prometheus)
+    assert value("resque_threshold_queue_jobs", resque="main", queue="") == 500
+    assert value("resque_threshold_queue_wait_seconds", resque="main", queue="") == 600
+    assert value("resque_threshold_running_job_age_seconds", resque="main", queue="") == 3600
+    # mailers has its own wait, and only that one
     assert value("resque_threshold_queue_wait_seconds", resque="main", queue="mailers") == 60
-    assert value("resque_threshold_queue_wait_seconds", resque="main", queue="default") == 600
-    # `slow` is not in Resque's queue set, but a worker polls it and runs a job from it: it needs thresholds too.
-    assert value("resque_threshold_running_job_age_seconds", resque="main", queue="slow") == 3600
+    assert value("resque_threshold_queue_jobs", resque="main", queue="mailers") is None
+
+
+def test_per_queue_thresholds_are_sparse() -> None:
+    """Only queues with their own value get a per-queue series (issue 13: no series without information)."""
+    registry = registry_for(sample_readings())
+    queues = {
+        (s.name, s.labels["queue"])
+        for f in registry.collect()
+        for s in f.samples
+        if s.name.startswith("resque_threshold_") and "queue" in s.labels
+    }
+    assert queues == {
+        ("resque_threshold_queue_jobs", ""),
+        ("resque_threshold_queue_wait_seconds", ""),
+        ("resque_threshold_queue_wait_seconds", "mailers"),
+        ("resque_threshold_running_job_age_seconds", ""),
+    }
     assert value("resque_threshold_dead_workers", resque="main") == 1
     assert value("resque_threshold_failure_ratio", resque="main") == 0.05
     assert value("resque_threshold_redis_memory_ratio", resque="main") == 0.9

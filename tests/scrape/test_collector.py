@@ -47,3 +47,14 @@ def test_two_registries_do_not_clash() -> None:
             CollectorRegistry(auto_describe=True).register(ResqueCollector(scraper))
     finally:
         scraper.close()
+
+
+def test_redis_server_identity_leaves_out_database_and_credentials() -> None:
+    from resque_exporter.scrape.targets import redis_server
+
+    assert redis_server("redis://:secret@cache-1:6380/3") == "cache-1:6380"
+    assert redis_server("rediss://user:pw@cache-1/0") == "cache-1:6379"
+    assert redis_server("redis://[::1]:7000/0") == "[::1]:7000"
+    assert redis_server("unix:///run/redis.sock?db=2") == "/run/redis.sock"
+    # two namespaces (or databases) in one Redis: one server, so Redis-level alerts page once
+    assert redis_server("redis://r:6379/0") == redis_server("redis://r:6379/5")

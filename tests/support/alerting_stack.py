@@ -231,6 +231,33 @@ def grafana_substitute(expr: str) -> str:
     return expr.replace("$__rate_interval", "4s").replace("$__interval", "1s").replace("$__range", "1m")
 
 
+def glance_query(column: str) -> str:
+    """The query behind a column of the overview's "Resques at a glance" table."""
+    overview = json.loads((DEPLOY / "grafana" / "dashboards" / "resque-overview.json").read_text())
+    (table,) = [p for p in overview["panels"] if p["title"] == "Resques at a glance"]
+    rename = next(t["options"]["renameByName"] for t in table["transformations"] if t["id"] == "organize")
+    ref = next(key for key, name in rename.items() if name == column).removeprefix("Value #")
+    return str(next(t["expr"] for t in table["targets"] if t["refId"] == ref))
+
+
+@contextmanager
+def keep_processing(client: Any, namespace: str = "resque", interval: float = 0.5) -> Iterator[threading.Event]:
+    """Workers at work: `stat:processed` grows until the returned event is set (or the block ends)."""
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.wait(interval):
+            client.incr(f"{namespace}:stat:processed")
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def dashboard_queries() -> list[str]:
     exprs = []
     for path in DASHBOARDS:
@@ -240,3 +267,29 @@ def dashboard_queries() -> list[str]:
                 exprs.append(grafana_substitute(target["expr"]))
     assert exprs
     return exprs
+
+
+MULTI_TARGET = DEPLOY / "prometheus" / "prometheus-multi-target.yml"
+
+
+def render_multi_target(tmp: Path, exporter_port: int, am_port: int, resques: list[str]) -> Path:
+    """The SHIPPED multi-target file (its /probe relabelling and its `collect[]=exporter` self job), with
+    fast intervals, our Resque names and loopback addresses."""
+    config = yaml.safe_load(MULTI_TARGET.read_text())
+    config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+    config["rule_files"] = [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))]
+    config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{am_port}"]}]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"resque", "resque-exporter"}, "the shipped multi-target file changed shape"
+    jobs["resque"]["static_configs"] = [{"targets": resques}]
+    (address,) = [r for r in jobs["resque"]["relabel_configs"] if r.get("target_label") == "__address__"]
+    address["replacement"] = f"127.0.0.1:{exporter_port}"
+    jobs["resque-exporter"]["static_configs"] = [{"targets": [f"127.0.0.1:{exporter_port}"]}]
+    path = tmp / "prometheus-multi-target.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def prometheus_alerts(prometheus: Service, alertname: str) -> list[dict[str, Any]]:
+    alerts: list[dict[str, Any]] = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+    return [a for a in alerts if a["labels"]["alertname"] == alertname]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -77,6 +79,12 @@ def sample_snapshot() -> Snapshot:
     )
 
 
+def sample_snapshot_with_dead_runner() -> Snapshot:
+    """The sample, with the worker running SlowJob dead (its heartbeat expired mid-job)."""
+    snap = sample_snapshot()
+    return replace(snap, heartbeats={**snap.heartbeats, "vm:1:slow": NOW - 3600})
+
+
 class _Fixed(Collector):
     def __init__(self, readings: list[Reading]) -> None:
         self._readings = readings
@@ -106,8 +114,14 @@ SAMPLE_CONFIG = ExporterConfig.model_validate(
 
 def sample_readings() -> list[Reading]:
     return [
-        Reading("main", 0.0125, sample_snapshot(), thresholds=SAMPLE_CONFIG.thresholds_for("main")),
-        Reading("down", 3.0, None, "timeout", SAMPLE_CONFIG.thresholds_for("down")),
+        Reading(
+            "main",
+            0.0125,
+            sample_snapshot(),
+            thresholds=SAMPLE_CONFIG.thresholds_for("main"),
+            redis_server="127.0.0.1:6379",
+        ),
+        Reading("down", 3.0, None, "timeout", SAMPLE_CONFIG.thresholds_for("down"), "127.0.0.1:6380"),
     ]
 
 
@@ -115,11 +129,16 @@ def sample_exposition() -> str:
     return generate_latest(registry_for(sample_readings())).decode()
 
 
+def _every_family_exposition() -> str:
+    readings = [*sample_readings(), Reading("dead-runner", 0.01, sample_snapshot_with_dead_runner())]
+    return generate_latest(registry_for(readings)).decode()
+
+
 def emitted_metric_names() -> set[str]:
     """Every resque_* sample name emitted for snapshots that exercise every family (exporter and timings)."""
     return {
         sample.name
-        for text in (sample_exposition(), sample_timings_exposition())
+        for text in (_every_family_exposition(), sample_timings_exposition())
         for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name.startswith("resque_")
@@ -130,7 +149,7 @@ def table_metric_names() -> set[str]:
     """The names the README's metric table lists: sample names, except a histogram goes by its family name."""
     return {
         family.name if family.type == "histogram" else sample.name
-        for text in (sample_exposition(), sample_timings_exposition())
+        for text in (_every_family_exposition(), sample_timings_exposition())
         for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name.startswith("resque_")

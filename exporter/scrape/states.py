@@ -1,0 +1,76 @@
+"""Each Resque's last known state (up, or down and why), kept across scrapes and config reloads.
+
+Two uses: a down Redis is logged when its state changes (and then every REMIND_SECONDS while it stays
+down), not at every scrape; and the landing page shows every Resque's state and reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+# While a Resque stays down, say so again this often (a log line per scrape would drown the rest).
+REMIND_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class ResqueState:
+    """What the last read of one Resque found."""
+
+    up: bool
+    reason: str | None  # why it is down (the bounded reason label); None when up
+    message: str  # the error text (for the log and the landing page; never a label)
+    since: float  # unix time the state began
+    logged_at: float  # unix time the state was last logged
+
+
+class ResqueStates:
+    """Thread-safe map Resque name -> ResqueState; logs transitions."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._states: dict[str, ResqueState] = {}
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Mapping[str, ResqueState]:
+        with self._lock:
+            return dict(self._states)
+
+    def record_up(self, name: str) -> None:
+        now = self._clock()
+        with self._lock:
+            previous = self._states.get(name)
+            if previous is not None and previous.up:
+                return
+            self._states[name] = ResqueState(True, None, "", now, now)
+        if previous is not None:
+            log.info("Resque is readable again", extra={"resque": name, "down_seconds": round(now - previous.since)})
+
+    def record_down(self, name: str, description: str, reason: str, message: str) -> None:
+        now = self._clock()
+        with self._lock:
+            previous = self._states.get(name)
+            if previous is None or previous.up or previous.reason != reason:
+                changed, due, since = True, True, now
+            else:
+                changed, due, since = False, now - previous.logged_at >= REMIND_SECONDS, previous.since
+            logged_at = now if due or previous is None else previous.logged_at
+            self._states[name] = ResqueState(False, reason, message, since, logged_at)
+        fields = {"resque": name, "redis": description, "reason": reason, "error": message}
+        if changed:
+            log.warning("Resque cannot be read", extra=fields)
+        elif due:
+            log.warning("Resque still cannot be read", extra={**fields, "down_seconds": round(now - since)})
+        else:
+            log.debug("Resque cannot be read", extra=fields)
+
+    def forget_except(self, names: set[str]) -> None:
+        """Drop Resques a reload removed."""
+        with self._lock:
+            for name in set(self._states) - names:
+                del self._states[name]
