@@ -16,10 +16,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pyres import ResQ, failure  # noqa: E402
-from pyres.worker import Worker  # noqa: E402
-
-import pyjobs  # noqa: E402
+import pyjobs
+from pyres import ResQ, failure
+from pyres.worker import Worker
 
 SERVER = f"127.0.0.1:{os.environ['REDIS_PORT']}"
 

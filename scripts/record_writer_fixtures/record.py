@@ -14,6 +14,7 @@ README in that folder).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -99,10 +100,8 @@ def record(name: str, command: list[str], env: dict[str, str], description: str)
             proc.stdin.close()
             proc.wait(timeout=30)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the scenario's group, including a still-running job
-            except ProcessLookupError:
-                pass
             proc.wait()
     OUT.mkdir(parents=True, exist_ok=True)
     fixture = {
