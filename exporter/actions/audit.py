@@ -28,6 +28,7 @@ Action = Literal[
     "bulk_remove",
     "remove_queued",
     "unregister",
+    "bulk",  # a bulk request refused before its action could be read (malformed body)
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)  # one list of names: the Literal
 Outcome = Literal[

@@ -151,6 +151,8 @@ class ResqueSettings(BaseModel):
 
     @property
     def redacted_url(self) -> str:
+        if self.sentinel is not None:
+            return f"sentinel {','.join(self.sentinel.addresses)} master={self.sentinel.master_name}"
         return redact_url(self.redis_url)
 
 
