@@ -367,7 +367,8 @@ def _refused_action(request: Request, exc: RequestValidationError) -> Action | N
     operation = getattr(route, "operation_id", None)
     if operation == "bulk_failed":
         body = exc.body if isinstance(exc.body, dict) else {}
-        return _BULK.get(body.get("action"), "bulk")
+        action = body.get("action")
+        return _BULK.get(action, "bulk") if isinstance(action, str) else "bulk"
     return _ROUTE_ACTIONS.get(str(operation))
 
 

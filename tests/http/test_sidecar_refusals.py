@@ -36,6 +36,7 @@ MALFORMED = [
     pytest.param(f"{API}/main/failed/{ID}/remove", '{"index": "x"}', "remove", id="remove, bad index"),
     pytest.param(f"{API}/main/failed/bulk", '{"action": "remove"}', "bulk_remove", id="bulk without dry_run"),
     pytest.param(f"{API}/main/failed/bulk", '{"action": "explode", "dry_run": true}', "bulk", id="bulk, bad action"),
+    pytest.param(f"{API}/main/failed/bulk", '{"action": {}, "dry_run": true}', "bulk", id="bulk, action an object"),
     pytest.param(f"{API}/main/queues/mail/jobs/remove", "[1, 2]", "remove_queued", id="remove queued, a list"),
     pytest.param(f"{API}/main/workers/vm:1:q/unregister", '{"force": "maybe"}', "unregister", id="unregister"),
 ]
