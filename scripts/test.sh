@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real binaries the tests run. A missing one fails the suite; it is never skipped.
-debs=(redis-server redis-sentinel prometheus prometheus-alertmanager chromium chromium-driver python3-venv)
-bins=(redis-server redis-sentinel promtool prometheus prometheus-alertmanager chromium chromedriver)
+debs=(redis-server redis-sentinel openssl prometheus prometheus-alertmanager chromium chromium-driver python3-venv)
+bins=(redis-server redis-sentinel openssl promtool prometheus prometheus-alertmanager chromium chromedriver)
 missing=0
 for bin in "${bins[@]}"; do command -v "$bin" >/dev/null 2>&1 || missing=1; done
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing=1

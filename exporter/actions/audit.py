@@ -34,6 +34,7 @@ Action = Literal[
     "stop_now",
     "pause",
     "resume",
+    "bulk",  # a bulk request refused before its action could be read (malformed body)
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)  # one list of names: the Literal
 Outcome = Literal[

@@ -136,6 +136,10 @@ class RemediationService:
             )
             raise
 
+    def refuse_request(self, principal: Principal, resque: str, action: Action, outcome: Outcome, message: str) -> None:
+        """Audit an action request refused before it reached the action (malformed request, read-only role)."""
+        self.audit.record(actor=principal.name, resque=resque, action=action, outcome=outcome, error=message)
+
     def _done(
         self, principal: Principal, resque: str, action: Action, outcome: Outcome, ids: Sequence[str], **details: object
     ) -> None:

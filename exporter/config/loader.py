@@ -106,12 +106,21 @@ def _relative_to(config_dir: Path, raw: dict[str, Any]) -> dict[str, Any]:
         return raw
     fixed: dict[str, Any] = {}
     for name, settings in resques.items():
-        if isinstance(settings, dict) and isinstance(settings.get("password_file"), str):
-            target = Path(settings["password_file"])
-            if not target.is_absolute():
-                settings = {**settings, "password_file": str(config_dir / target)}
+        if isinstance(settings, dict):
+            settings = _paths_relative(config_dir, settings, ("password_file",))
+            for block, names in (("tls", ("ca_file", "cert_file", "key_file")), ("sentinel", ("password_file",))):
+                if isinstance(settings.get(block), dict):
+                    settings = {**settings, block: _paths_relative(config_dir, settings[block], names)}
         fixed[name] = settings
     return {**raw, "resques": fixed}
+
+
+def _paths_relative(config_dir: Path, mapping: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    fixed = dict(mapping)
+    for name in names:
+        if isinstance(fixed.get(name), str) and not Path(fixed[name]).is_absolute():
+            fixed[name] = str(config_dir / fixed[name])
+    return fixed
 
 
 def _with_passwords(path: Path, config: ExporterConfig) -> ExporterConfig:
@@ -119,18 +128,32 @@ def _with_passwords(path: Path, config: ExporterConfig) -> ExporterConfig:
     problems: list[str] = []
     resolved: dict[str, ResqueSettings] = {}
     for name, settings in config.resques.items():
+        sentinel = settings.sentinel
+        if sentinel is not None and sentinel.password_file is not None:
+            secret = _secret(path, f"resques.{name}.sentinel.password_file", sentinel.password_file, problems)
+            if secret is None:
+                continue
+            settings = settings.model_copy(update={"sentinel": sentinel.model_copy(update={"password": secret})})
         if settings.password_file is None:
             resolved[name] = settings
             continue
-        try:
-            secret = settings.password_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{path}: resques.{name}.password_file: cannot read {settings.password_file}: {exc}")
+        password = _secret(path, f"resques.{name}.password_file", settings.password_file, problems)
+        if password is None:
             continue
-        if not secret:
-            problems.append(f"{path}: resques.{name}.password_file: {settings.password_file} is empty")
-            continue
-        resolved[name] = settings.model_copy(update={"password": SecretStr(secret)})
+        resolved[name] = settings.model_copy(update={"password": password})
     if problems:
         raise ConfigError(problems)
     return config.model_copy(update={"resques": resolved})
+
+
+def _secret(path: Path, where: str, file: Path, problems: list[str]) -> SecretStr | None:
+    """The trimmed content of a password file, or None with the problem recorded."""
+    try:
+        secret = file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: {where}: cannot read {file}: {exc}")
+        return None
+    if not secret:
+        problems.append(f"{path}: {where}: {file} is empty")
+        return None
+    return SecretStr(secret)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import tzinfo
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,7 +30,49 @@ DEFAULT_TIMEOUT_SECONDS = 3.0  # well under Prometheus's default 10 s scrape tim
 ResqueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 QueueName = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
+SENTINEL_SCHEME = "redis+sentinel"
+WriterName = Literal["auto", "resque", "php-resque", "node-resque", "pyres", "jesque"]
+
+
+class TLSSettings(BaseModel):
+    """TLS to the Resque's Redis (managed services, private CAs, client certificates)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ca_file: FilePath | None = None  # PEM CA bundle; default: the system's trust store
+    cert_file: FilePath | None = None  # client certificate (PEM), for servers that require one
+    key_file: FilePath | None = None  # its private key (PEM)
+    server_name: Annotated[str, StringConstraints(min_length=1, max_length=253)] | None = None
+    verify: bool = True  # false turns off certificate AND name checks: testing only
+
+    @model_validator(mode="after")
+    def _cert_and_key(self) -> TLSSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give cert_file and key_file together")
+        return self
+
+
+SentinelAddress = Annotated[str, StringConstraints(pattern=r"^[^\s:/,@]+:\d{1,5}$")]
+
+
+class SentinelSettings(BaseModel):
+    """Redis Sentinel: ask these sentinels where the master is (and again after every failover)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    master_name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    addresses: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=r"^[^\s:/]+:\d{1,5}$")], ...], Field(min_length=1)
+    ]
+    db: Annotated[int, Field(ge=0, le=15)] = 0
+    username: str | None = None  # the sentinels' own ACL user, if they require one
+    password_file: FilePath | None = None  # the sentinels' own password (not the master's)
+    password: SecretStr | None = Field(default=None, exclude=True, repr=False)  # filled from password_file
+
+    @property
+    def hosts(self) -> list[tuple[str, int]]:
+        return [(address.rsplit(":", 1)[0], int(address.rsplit(":", 1)[1])) for address in self.addresses]
 
 
 class ResqueSettings(BaseModel):
@@ -51,6 +93,11 @@ class ResqueSettings(BaseModel):
     thresholds: ThresholdOverrides | None = None
     queue_thresholds: dict[QueueName, QueueThresholds] = Field(default_factory=dict)
     pages: PageSettings = Field(default_factory=PageSettings)  # the sidecar's pages: links out, masked arguments
+    # Who wrote the data (shared/other-writers.md): changes what stat:processed means; auto detects it.
+    writer: WriterName = "auto"
+    username: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None  # Redis ACL user
+    tls: TLSSettings | None = None
+    sentinel: SentinelSettings | None = None
     # Filled from password_file when the config is loaded; never printed (SecretStr).
     password: SecretStr | None = Field(default=None, exclude=True, repr=False)
 
@@ -67,6 +114,8 @@ class ResqueSettings(BaseModel):
         scheme = urlsplit(value).scheme
         if scheme not in _REDIS_SCHEMES:
             raise ValueError(f"must start with one of {', '.join(s + '://' for s in _REDIS_SCHEMES)}")
+        if scheme == SENTINEL_SCHEME:
+            parse_sentinel_url(value)  # raises ValueError naming what is wrong
         return value
 
     @field_validator("timezone")
@@ -82,7 +131,23 @@ class ResqueSettings(BaseModel):
     def _one_password_source(self) -> ResqueSettings:
         if self.password_file is not None and urlsplit(self.redis_url).password:
             raise ValueError("give the password either in redis_url or in password_file, not both")
+        if self.username is not None and urlsplit(self.redis_url).username:
+            raise ValueError("give the user name either in redis_url or in username, not both")
+        scheme = urlsplit(self.redis_url).scheme
+        if self.sentinel is not None and "redis_url" in self.model_fields_set:
+            raise ValueError("give either redis_url or a sentinel block, not both")
+        if self.tls is not None and self.sentinel is None and scheme not in ("rediss", SENTINEL_SCHEME):
+            raise ValueError("a tls block needs a rediss:// URL (or Sentinel)")
         return self
+
+    @property
+    def sentinel_target(self) -> SentinelSettings | None:
+        """The Sentinel setup, from the `sentinel` block or a redis+sentinel:// URL; None for a plain Redis."""
+        if self.sentinel is not None:
+            return self.sentinel
+        if urlsplit(self.redis_url).scheme == SENTINEL_SCHEME:
+            return parse_sentinel_url(self.redis_url)
+        return None
 
     @property
     def tz(self) -> tzinfo:
@@ -90,6 +155,8 @@ class ResqueSettings(BaseModel):
 
     @property
     def redacted_url(self) -> str:
+        if self.sentinel is not None:
+            return f"sentinel {','.join(self.sentinel.addresses)} master={self.sentinel.master_name}"
         return redact_url(self.redis_url)
 
 
@@ -108,6 +175,24 @@ class ExporterConfig(BaseModel):
         settings = self.resques[name]
         base = Thresholds().with_overrides(self.thresholds).with_overrides(settings.thresholds)
         return base.model_copy(update={"queues": dict(settings.queue_thresholds)})
+
+
+def parse_sentinel_url(url: str) -> SentinelSettings:
+    """`redis+sentinel://[user:password@]host1:26379[,host2:26379...]/<master name>[/<db>]`.
+
+    The user and password in the URL are the *master's* (as in a redis:// URL); the sentinels' own
+    credentials, if any, go in a `sentinel:` block.
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    path = [segment for segment in parts.path.split("/") if segment]
+    if not netloc or not path or len(path) > 2:
+        raise ValueError("a Sentinel URL is redis+sentinel://host:port[,host:port...]/<master name>[/<db>]")
+    db = path[1] if len(path) == 2 else "0"
+    if not db.isdigit():
+        raise ValueError(f"the database in a Sentinel URL must be a number, got {db!r}")
+    addresses = tuple(address if ":" in address else f"{address}:26379" for address in netloc.split(","))
+    return SentinelSettings(master_name=path[0], addresses=addresses, db=int(db))
 
 
 def redact_url(url: str) -> str:

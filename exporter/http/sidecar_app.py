@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..actions import ActionError, Principal, RemediationService, TokenStore
+from ..actions.audit import Action
 from ..resque.mutations import FailedAction, FailedFilter
 from .sidecar_models import (
     ID_PATTERN,
@@ -117,10 +118,25 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A request the schema refused: the caller and the role are checked first (401, then 403 for a
+        read-only token on an action), and a refused action is audited and counted like any other."""
         errors = jsonable_encoder(exc.errors(), exclude={"input", "url", "ctx"})
         first = errors[0] if errors else {}
         where = ".".join(str(part) for part in first.get("loc", ()))
-        return _error(422, "invalid", f"{where}: {first.get('msg', 'invalid request')}", {"errors": errors})
+        message = f"{where}: {first.get('msg', 'invalid request')}"
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        caller = tokens.authenticate(credentials.strip() if scheme.lower() == "bearer" else None)
+        if caller is None:
+            return _unauthorized(request, _Unauthorized())
+        action = _refused_action(request, exc)
+        resque = str(request.path_params.get("resque", ""))
+        if action is not None and not caller.may_act:
+            forbidden = f"token {caller.name!r} is read-only; actions need an operator token"
+            service.refuse_request(caller, resque, action, "forbidden", forbidden)
+            return _error(403, "forbidden", forbidden)
+        if action is not None:
+            service.refuse_request(caller, resque, action, "invalid", message)
+        return _error(422, "invalid", message, {"errors": errors})
 
     @app.middleware("http")
     async def _json_posts_only(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -329,6 +345,31 @@ def _resque_names_in_schema(app: FastAPI, names: list[str]) -> None:
 
 class _Unauthorized(Exception):
     """No token, or one that matches none configured."""
+
+
+_ROUTE_ACTIONS: dict[str, Action] = {
+    "retry_failed": "retry",
+    "retry_and_remove_failed": "retry_and_remove",
+    "remove_failed": "remove",
+    "remove_queued": "remove_queued",
+    "unregister_worker": "unregister",
+}
+_BULK: dict[object, Action] = {
+    "retry": "bulk_retry",
+    "retry_and_remove": "bulk_retry_and_remove",
+    "remove": "bulk_remove",
+}
+
+
+def _refused_action(request: Request, exc: RequestValidationError) -> Action | None:
+    """The audited action a refused request asked for, from its route (and a bulk body's `action`); None for reads."""
+    route = request.scope.get("route")
+    operation = getattr(route, "operation_id", None)
+    if operation == "bulk_failed":
+        body = exc.body if isinstance(exc.body, dict) else {}
+        action = body.get("action")
+        return _BULK.get(action, "bulk") if isinstance(action, str) else "bulk"
+    return _ROUTE_ACTIONS.get(str(operation))
 
 
 def _error(status: int, kind: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:

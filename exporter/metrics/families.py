@@ -24,6 +24,7 @@ from .failures import failure_families
 from .health import health_families
 from .reading import ERROR_REASONS, Reading
 from .thresholds import threshold_families
+from .writers import writer_families
 
 __all__ = ["ERROR_REASONS", "Reading", "exporter_families", "resque_families"]
 
@@ -112,6 +113,7 @@ def resque_families(readings: Iterable[Reading]) -> list[Metric]:
         *health_families(readings),
         *failure_families(failures),
         *threshold_families(readings),
+        *writer_families(readings),
     ]
 
 

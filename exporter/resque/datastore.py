@@ -24,11 +24,12 @@ import redis
 from .failure_scan import FailureScanner
 from .keys import FAILED_LIST, Keys
 from .mutations import RemediationMixin
-from .payloads import decode_object, job_class
 from .plugins import DelayedJobCount, RetryCounterScan, add_scheduler_lock_reads
 from .queue_heads import QueueHeadTracker
-from .snapshot import RedisInfo, RunningJob, Snapshot, Worker, parse_worker_id
+from .snapshot import RedisInfo, Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
+from .writer_reads import decode_worker_record, ping_keys, read_zset_queues
+from .writers import Writer, WriterDetector, WriterSetting, ping_time, worker_id_marks
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class DataStore(RemediationMixin):
         prune_interval_seconds: float = 300.0,
         scheduler_grace_seconds: float = DEFAULT_SCHEDULER_GRACE_SECONDS,
         failure_scanner: FailureScanner | None = None,
+        writer: WriterSetting = "auto",
     ) -> None:
         self._client = client
         self.keys = Keys(namespace)
@@ -63,6 +65,7 @@ class DataStore(RemediationMixin):
         self._retry_scan = RetryCounterScan()
         self._delayed = DelayedJobCount()
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
+        self._writer = WriterDetector(writer)
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
         # Overlapping scrapes of one Resque (two Prometheus servers, a read that overran its timeout)
         # would interleave the incremental trackers' state; reads of one Resque take turns instead.
@@ -139,8 +142,10 @@ class DataStore(RemediationMixin):
         for queue in queue_names:
             second.llen(k.queue(queue))
             second.lindex(k.queue(queue), 0)
-        if worker_ids:
-            second.mget([k.worker(worker_id) for worker_id in worker_ids])
+        parsed_ids = [parse_worker_id(worker_id) for worker_id in worker_ids]
+        if worker_ids:  # job records, then node-resque's ping keys (other-writers.md §4), in one MGET
+            host_pids = [(p[0], p[1]) if p is not None else None for p in parsed_ids]
+            second.mget([k.worker(worker_id) for worker_id in worker_ids] + ping_keys(k, host_pids))
         for list_name in failed_list_names:
             second.llen(k.failed_list(list_name))
         if "EVAL" in self._optional:
@@ -166,7 +171,8 @@ class DataStore(RemediationMixin):
         if failures.malformed:
             malformed["failed_entry"] += failures.malformed
 
-        queues, heads = self._queues(queue_names, queue_replies, malformed)
+        queues, heads, not_lists = self._queues(queue_names, queue_replies)
+        delayed_queues = read_zset_queues(self._client, k, not_lists, redis_time, malformed)
         queue_heads, bad_heads = self.queue_heads.observe(heads, redis_time, self._tz)
         malformed["queue_item"] += bad_heads
 
@@ -176,10 +182,13 @@ class DataStore(RemediationMixin):
 
         if isinstance(worker_reply, Exception):  # MGET never fails on types; guard anyway
             malformed["worker_job"] += len(worker_ids)
-            worker_reply = [None] * len(worker_ids)
+            worker_reply = [None] * (2 * len(worker_ids))
         # Everything that can count a malformed record runs before the counts are frozen.
-        workers = tuple(self._workers(worker_ids, worker_reply, malformed))
+        marks: set[tuple[Writer, str]] = set(self.queue_heads.marks)
+        workers = tuple(self._workers(worker_ids, worker_reply[: len(worker_ids)], malformed, marks))
         heartbeats = self._heartbeats(beats_reply, malformed)
+        resque_beats = bool(heartbeats)
+        heartbeats.update(_pings(worker_ids, worker_reply[len(worker_ids) :], malformed, marks))
         failed_lists = _failed_lists(failed_list_names, failed_len, list_replies, malformed)
         processed_count, failed_count = _counter(processed, malformed), _counter(failed, malformed)
 
@@ -200,24 +209,32 @@ class DataStore(RemediationMixin):
             scheduler=scheduler,
             retry=self._retry_scan.absorb(retry_reply, redis_time) if "EVAL" in self._optional else None,
             failures=failures,
+            delayed_queues=delayed_queues,
+            writer=self._writer.current(marks, resque_beats),
         )
 
     def _queues(
-        self, queue_names: Sequence[str], replies: Sequence[Any], malformed: Counter[str]
-    ) -> tuple[dict[str, int], dict[str, bytes | None]]:
+        self, queue_names: Sequence[str], replies: Sequence[Any]
+    ) -> tuple[dict[str, int], dict[str, bytes | None], list[str]]:
+        """Lengths and head items of the list queues, and the queues whose key is not a list (Jesque ZSETs?)."""
         queues: dict[str, int] = {}
         heads: dict[str, bytes | None] = {}
+        not_lists: list[str] = []
         for index, queue in enumerate(queue_names):
             length, head = replies[2 * index], replies[2 * index + 1]
             if isinstance(length, Exception):
-                malformed["queue_key"] += 1
+                not_lists.append(queue)
                 continue
             queues[queue] = int(length)
             heads[queue] = None if isinstance(head, Exception) else head
-        return queues, heads
+        return queues, heads, not_lists
 
     def _workers(
-        self, worker_ids: Sequence[str], payloads: Sequence[bytes | None], malformed: Counter[str]
+        self,
+        worker_ids: Sequence[str],
+        payloads: Sequence[bytes | None],
+        malformed: Counter[str],
+        marks: set[tuple[Writer, str]],
     ) -> list[Worker]:
         workers: list[Worker] = []
         for worker_id, raw in zip(worker_ids, payloads, strict=True):
@@ -225,21 +242,15 @@ class DataStore(RemediationMixin):
             if parsed_id is None:
                 malformed["worker_id"] += 1
                 continue
+            marks |= worker_id_marks(worker_id)
             host, pid, queues = parsed_id
-            working = bool(raw)
-            job = self._running_job(raw, malformed) if working else None
-            workers.append(Worker(worker_id, host, pid, queues, working, job))
+            if not raw:
+                workers.append(Worker(worker_id, host, pid, queues, False, None))
+                continue
+            record = decode_worker_record(raw, self._tz, malformed)
+            marks |= record.marks
+            workers.append(Worker(worker_id, host, pid, queues, not record.paused, record.job, record.paused))
         return workers
-
-    def _running_job(self, raw: bytes | None, malformed: Counter[str]) -> RunningJob | None:
-        data = decode_object(raw)
-        if data is None or not isinstance(data.get("queue"), str):
-            malformed["worker_job"] += 1
-            return None
-        run_at = parse_time(data.get("run_at"), self._tz) if isinstance(data.get("run_at"), str) else None
-        if run_at is None:
-            malformed["run_at"] += 1
-        return RunningJob(queue=data["queue"], job_class=job_class(data.get("payload")), run_at=run_at)
 
     def _heartbeats(self, reply: Any, malformed: Counter[str]) -> dict[str, float | None]:
         if isinstance(reply, Exception):
@@ -277,6 +288,22 @@ def _execute(pipeline: Any) -> list[Any]:
 
 def _decode(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _pings(
+    worker_ids: Sequence[str], replies: Sequence[Any], malformed: Counter[str], marks: set[tuple[Writer, str]]
+) -> dict[str, float | None]:
+    """node-resque ping times by worker id, counted as heartbeats (they are its liveness, other-writers.md §4)."""
+    beats: dict[str, float | None] = {}
+    for worker_id, raw in zip(worker_ids, replies, strict=False):
+        if raw is None:
+            continue
+        marks.add(("node-resque", "worker:ping keys"))
+        beat = ping_time(raw)
+        if beat is None:
+            malformed["ping"] += 1
+        beats[worker_id] = beat
+    return beats
 
 
 def _members(reply: Any, malformed: Counter[str]) -> set[str]:

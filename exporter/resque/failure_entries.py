@@ -73,15 +73,36 @@ def _text(value: bytes) -> str:
 
 
 def _slow(raw: bytes) -> Key | None:
+    """Any writer's entry (other-writers.md §7): php-resque and pyres order the fields like Ruby but pyres
+    adds spaces, node-resque and Jesque start with `worker`, Jesque writes `"retried_at":null`."""
     entry: Any = json.loads(raw)
     if not isinstance(entry, dict):
         return None
-    payload, exception = entry.get("payload"), entry.get("exception")
-    if not isinstance(payload, dict) or not isinstance(exception, str):
+    payload, exception = entry.get("payload"), failure_exception(entry)
+    if not isinstance(payload, dict) or exception is None:
         return None
     queue = entry.get("queue") if isinstance(entry.get("queue"), str) else payload.get("queue")
     queue = queue if isinstance(queue, str) else UNKNOWN
-    return (queue, job_class(payload) or UNKNOWN, exception, "retried_at" in entry)
+    return (queue, job_class(payload) or UNKNOWN, exception, entry.get("retried_at") is not None)
+
+
+_PYRES_ERROR = re.compile(r"type: <class '([^']{1,200})'>")
+
+
+def failure_exception(entry: dict[str, Any]) -> str | None:
+    """The exception class of a decoded failure entry.
+
+    pyres stores `"exception": "type"` for every failure and the class only inside `error`, as
+    `type: <class 'ValueError'>` (other-writers.md §7); that class is returned instead of `type`.
+    """
+    exception = entry.get("exception")
+    if not isinstance(exception, str):
+        return None
+    if exception == "type" and isinstance(entry.get("error"), str):
+        match = _PYRES_ERROR.fullmatch(entry["error"])
+        if match is not None:
+            return match.group(1)
+    return exception
 
 
 def cap_counts(counts: Mapping[Key, int], limits: tuple[int, int, int]) -> dict[Key, int]:

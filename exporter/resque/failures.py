@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Literal, cast
 
+from .failure_entries import failure_exception
 from .keys import FAILED_LIST
 from .lists import (
     DEFAULT_CHUNK,
@@ -357,12 +358,12 @@ def decode_failed(list_name: str, index: int, raw: bytes, tz: tzinfo) -> FailedE
         queue=str_or_none(data.get("queue")),
         payload_class=payload_class(payload),
         job_class=unwrapped_class(payload),
-        exception=str_or_none(data.get("exception")),
+        exception=failure_exception(data),
         error=str_or_none(data.get("error")),
         worker=str_or_none(data.get("worker")),
         failed_at=failed_at,
         failed_at_epoch=parse_time(failed_at, tz) if failed_at is not None else None,
-        retried_at=str_or_none(data.get("retried_at")),
+        retried_at=str_or_none(data.get("retried_at")),  # Jesque's `"retried_at":null` is not retried
         backtrace=tuple(str(line) for line in backtrace) if isinstance(backtrace, list) else (),
         payload=payload,
     )

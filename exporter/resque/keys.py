@@ -38,6 +38,10 @@ class Keys:
     def worker_started(self, worker_id: str) -> str:
         return self.key(f"worker:{worker_id}:started")
 
+    def worker_ping(self, host: str, pid: str) -> str:
+        """node-resque's liveness key `worker:ping:<host>:<pid>` (its worker *name* is `host:pid`)."""
+        return self.key(f"worker:ping:{host}:{pid}")
+
     @property
     def heartbeats(self) -> str:
         return self.key("workers:heartbeat")

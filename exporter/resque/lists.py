@@ -23,6 +23,7 @@ import redis
 from redis.commands.core import Script
 
 from .keys import Keys
+from .ruby_json import ruby_json as _ruby_json
 
 ID_LENGTH = 32
 """Hex characters of the SHA-256 kept as an id: 128 bits, ample against accidental collisions."""
@@ -46,12 +47,12 @@ def is_element_id(value: str) -> bool:
 
 
 def ruby_json(value: Any) -> str:
-    """``Resque.encode``: compact JSON, insertion order kept, raw UTF-8 (layout doc §0).
+    """``Resque.encode``: compact JSON, insertion order kept, raw UTF-8, Ruby's float form (ruby_json.py).
 
     Re-encoding a payload that Ruby wrote gives the same bytes back (tested on the real dumps), so a
     payload pushed this way is the stored one, ActiveJob fields and plugin keys included.
     """
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ruby_json(value)
 
 
 _MALFORMED = object()

@@ -1,8 +1,12 @@
 """Reading job payloads: the real job class and, where a plugin recorded it, when the job was enqueued.
 
-Core Resque payloads are `{"class":..,"args":[..]}` and carry no time. ActiveJob wraps the real job in
-`args[0]` with `enqueued_at`/`scheduled_at`; resque-clues adds `clues_metadata.enqueued_time`; pyres
-writes `enqueue_timestamp`. Everything here takes decoded JSON of any shape and never raises.
+Core Resque payloads are `{"class":..,"args":[..]}` and carry no time. Where one is carried (other-writers.md
+§2, layout §8-§9), it is the enqueuer's clock, and the field it came from is reported with it:
+* ActiveJob wraps the real job in `args[0]` with `enqueued_at`/`scheduled_at`;
+* resque-clues adds `clues_metadata.enqueued_time` (and the same with a leading `_`);
+* php-resque writes `queue_time` (float epoch, microseconds), pyres `enqueue_timestamp` (float epoch);
+* resque-statsd-style plugins write a top-level `enqueued_at` (epoch seconds or an ISO-8601 time).
+Everything here takes decoded JSON of any shape and never raises.
 """
 
 from __future__ import annotations
@@ -31,7 +35,13 @@ def job_class(payload: Any) -> str | None:
 
 
 def enqueued_at(payload: Any, tz: tzinfo) -> float | None:
-    """When the job became runnable, if its payload says so: the latest of enqueue and schedule time.
+    """When the job became runnable, if its payload says so (see :func:`enqueue_time`)."""
+    found = enqueue_time(payload, tz)
+    return found[0] if found is not None else None
+
+
+def enqueue_time(payload: Any, tz: tzinfo) -> tuple[float, str] | None:
+    """(epoch seconds, field it was read from) when the payload carries an enqueue time.
 
     `scheduled_at` of an ActiveJob is when it was due, `enqueued_at` when it was scheduled, so the
     wait starts at whichever is later (layout doc §8).
@@ -40,16 +50,25 @@ def enqueued_at(payload: Any, tz: tzinfo) -> float | None:
         return None
     wrapped = _activejob_data(payload)
     if wrapped is not None:
-        times = [parse_time(wrapped.get(field), tz) for field in ("enqueued_at", "scheduled_at")]
-        known = [t for t in times if t is not None]
+        times = [(parse_time(wrapped.get(name), tz), f"args[0].{name}") for name in ("enqueued_at", "scheduled_at")]
+        known = [(t, name) for t, name in times if t is not None]
         if known:
             return max(known)
     clues = payload.get("clues_metadata")
     if isinstance(clues, dict):
-        found = _epoch(clues.get("enqueued_time", clues.get("_enqueued_time")))
+        for name in ("enqueued_time", "_enqueued_time"):
+            found = _epoch(clues.get(name))
+            if found is not None:
+                return found, f"clues_metadata.{name}"
+    for name in ("queue_time", "enqueue_timestamp"):
+        found = _epoch(payload.get(name))
         if found is not None:
-            return found
-    return _epoch(payload.get("enqueue_timestamp"))
+            return found, name
+    value = payload.get("enqueued_at")
+    found = _epoch(value) if not isinstance(value, str) else parse_time(value, tz)
+    if found is not None and found > 0:
+        return found, "enqueued_at"
+    return None
 
 
 def decode_object(raw: bytes | str | None) -> dict[str, Any] | None:
@@ -69,6 +88,8 @@ class QueuedJob:
 
     job_class: str | None
     enqueued_at: float | None
+    enqueue_field: str | None = None  # where enqueued_at was read (`queue_time`, `enqueue_timestamp`, ...)
+    payload: dict[str, Any] | None = None
 
 
 def read_queued_job(raw: bytes | str | None, tz: tzinfo) -> QueuedJob | None:
@@ -76,7 +97,10 @@ def read_queued_job(raw: bytes | str | None, tz: tzinfo) -> QueuedJob | None:
     data = decode_object(raw)
     if data is None or not isinstance(data.get("class"), str):
         return None
-    return QueuedJob(job_class(data), enqueued_at(data, tz))
+    found = enqueue_time(data, tz)
+    if found is None:
+        return QueuedJob(job_class(data), None, None, data)
+    return QueuedJob(job_class(data), found[0], found[1], data)
 
 
 def _activejob_data(payload: dict[str, Any]) -> dict[str, Any] | None:

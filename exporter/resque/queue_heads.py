@@ -9,6 +9,7 @@ from datetime import tzinfo
 
 from .payloads import read_queued_job
 from .snapshot import QueueHead
+from .writers import Writer, payload_marks, raw_item_marks
 
 
 class QueueHeadTracker:
@@ -16,11 +17,13 @@ class QueueHeadTracker:
 
     Plain Resque payloads carry no time, so their wait is estimated from the first scrape that saw the
     item at the head: a lower bound that starts at 0 when the exporter starts. Payloads that carry a
-    time (ActiveJob, resque-clues, pyres) use it instead. Memory: one digest per queue.
+    time (ActiveJob, resque-clues, php-resque, pyres, resque-statsd) use it instead. Memory: one digest
+    per queue. The writer marks of the head items (writers.py) are kept for writer detection.
     """
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[bytes, float]] = {}
+        self.marks: set[tuple[Writer, str]] = set()  # of the last observe()
         self._lock = threading.Lock()  # a reload can hand one tracker to the next DataStore mid-scrape
 
     def export_state(self) -> dict[str, tuple[str, float]]:
@@ -46,6 +49,7 @@ class QueueHeadTracker:
         result: dict[str, QueueHead] = {}
         malformed = 0
         seen: dict[str, tuple[bytes, float]] = {}
+        self.marks = set()
         for queue, raw in heads.items():
             if raw is None:
                 result[queue] = QueueHead(0.0, estimated=False)
@@ -57,8 +61,11 @@ class QueueHeadTracker:
             job = read_queued_job(raw, tz)
             if job is None:
                 malformed += 1
+            else:
+                self.marks |= payload_marks(job.payload) | raw_item_marks(raw)
             if job is not None and job.enqueued_at is not None:
-                result[queue] = QueueHead(max(0.0, redis_time - job.enqueued_at), estimated=False)
+                age = max(0.0, redis_time - job.enqueued_at)
+                result[queue] = QueueHead(age, estimated=False, enqueue_field=job.enqueue_field)
             else:
                 result[queue] = QueueHead(max(0.0, redis_time - first_seen), estimated=True)
         self._seen = seen

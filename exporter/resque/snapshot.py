@@ -14,6 +14,7 @@ from fnmatch import fnmatchcase
 
 from .failure_scan import FailureBreakdown
 from .plugins import RetryCount, SchedulerState
+from .writers import JESQUE_DYNAMIC_QUEUES, WriterInfo
 
 # Kinds of skipped record, the `kind` label of resque_malformed_records.
 MALFORMED_KINDS = (
@@ -28,6 +29,7 @@ MALFORMED_KINDS = (
     "queue_item",  # the job at the head of a queue is not a Resque job object
     "failed_entry",  # a failure list entry is not a Resque failure object
     "scheduler",  # resque-scheduler's keys are not of the types it writes
+    "ping",  # a node-resque `worker:ping:<host>:<pid>` value is not `{"time":<epoch>}`
 )
 
 
@@ -48,8 +50,9 @@ class Worker:
     host: str
     pid: str
     queues: tuple[str, ...]  # as configured, in priority order; may hold `*` or globs
-    working: bool  # `worker:<id>` is non-empty, as Resque's own `working` count decides
+    working: bool  # `worker:<id>` holds a job (Resque's own `working` count also counts Jesque's pause record)
     job: RunningJob | None  # None when idle, or when the payload was malformed (counted)
+    paused: bool = False  # Jesque's pause record `{"queue":null,"payload":null,"paused":true,..}` (not working)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class QueueHead:
 
     age_seconds: float
     estimated: bool  # True: the payload carries no enqueue time; this is since the exporter first saw it
+    enqueue_field: str | None = None  # the payload field the age was measured from (e.g. `queue_time`)
 
 
 @dataclass(frozen=True)
@@ -90,15 +94,30 @@ class Snapshot:
     scheduler: SchedulerState | None = None
     retry: RetryCount | None = None
     failures: FailureBreakdown | None = None
+    # Jesque's delayed/recurring queues: sorted sets inside `queues` (score = due time in ms), not lists.
+    delayed_queues: Mapping[str, DelayedQueue] = field(default_factory=dict)
+    writer: WriterInfo | None = None  # who wrote the data (config or detected), see writers.py
+
+
+@dataclass(frozen=True)
+class DelayedQueue:
+    """A Jesque delayed or recurring queue (`queue:<q>` is a ZSET scored by due time in milliseconds)."""
+
+    jobs: int
+    due: int  # jobs whose due time has come (Redis TIME): waiting for a worker like queued ones
 
 
 def parse_worker_id(worker_id: str) -> tuple[str, str, tuple[str, ...]] | None:
-    """Split `host:pid:q1,q2` on the first two colons only (queue names may contain `:`)."""
+    """Split `host:pid:q1,q2` on the first two colons only (queue names may contain `:`).
+
+    Jesque's `host:pid-N:JAVA_DYNAMIC_QUEUES,q1,q2` keeps `pid-N` as the pid (one JVM runs several
+    workers) and loses the fake queue `JAVA_DYNAMIC_QUEUES` (no queue has that name).
+    """
     parts = worker_id.split(":", 2)
     if len(parts) != 3 or not parts[0] or not parts[1]:
         return None
     host, pid, queue_list = parts
-    queues = tuple(q for q in queue_list.split(",") if q)
+    queues = tuple(q for q in queue_list.split(",") if q and q != JESQUE_DYNAMIC_QUEUES)
     return host, pid, queues
 
 
@@ -163,8 +182,8 @@ def running_per_queue(snapshot: Snapshot) -> dict[str, QueueRunning]:
 class WorkerHealth:
     """Heartbeat-based liveness, as Resque's own pruning judges it (layout doc §3.4)."""
 
-    dead: int  # registered, heartbeat older than the prune interval
-    without_heartbeat: int  # registered, never beat (Resque < 1.26, other clients): never pruned
+    dead: int  # registered, heartbeat (or node-resque ping) older than the prune interval
+    without_heartbeat: int  # registered, no liveness key (Resque < 1.26, php-resque, pyres, Jesque): never "dead"
     orphan_heartbeats: int  # beating but not registered
     oldest_heartbeat_age: float | None  # among registered workers
 

@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo
 
 __all__ = ["ZONE_ABBREVIATIONS", "parse_time", "tz_from_name"]
 
-# Longest legitimate value is ~35 characters (``2026-11-22T21:05:46.534163682+05:30``); anything far
-# longer is garbage, and rejecting it up front bounds the work done per value.
-_MAX_LEN = 64
+# Longest legitimate value is JavaScript's ``Date#toString`` with a long zone name in parentheses (node-resque,
+# ~90 characters); anything far longer is garbage, and rejecting it up front bounds the work done per value.
+_MAX_LEN = 128
 
 # ``%Y-%m-%dT%H:%M:%S[.frac][zone]`` (ISO-8601, heartbeats, run_at, enqueued_at),
 # ``%Y-%m-%d %H:%M:%S %z`` (Ruby Time#to_s) and ``%Y/%m/%d %H:%M:%S[ %Z]`` (failed_at, retried_at).
@@ -46,6 +46,15 @@ _NUMERIC_DATE = re.compile(
 _RUBY18 = re.compile(
     r"([A-Za-z]{3}) +([A-Za-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})"
     r"(?: ([+-])(\d{2}):?(\d{2})?| ([A-Za-z]{1,8}))? (\d{4})",
+    re.ASCII,
+)
+
+# JavaScript ``Date#toString`` (node-resque ``run_at`` and ``failed_at``):
+# ``Sun Nov 22 2026 23:26:17 GMT+0000 (Coordinated Universal Time)``; the name in parentheses is the
+# engine's zone name and is ignored (the offset before it is exact).
+# Groups: 1 weekday, 2 month, 3 d, 4 Y, 5 H, 6 M, 7 S, 8 sign, 9 off-h, 10 off-m.
+_JS_DATE = re.compile(
+    r"([A-Za-z]{3}) ([A-Za-z]{3}) (\d{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT([+-])(\d{2})(\d{2})(?: \([^()]*\))?",
     re.ASCII,
 )
 
@@ -123,7 +132,12 @@ def parse_time(
       ``-05:00``) or no zone;
     * Ruby 1.8 ``Time#to_s`` / ``ctime``: ``Sun Nov 22 16:03:13 -0500 2026``,
       ``Sun Nov 22 16:03:13 UTC 2026``, ``Sun Nov 22 16:03:13 2026`` (the weekday is not cross-checked);
-    * epoch seconds as an integer or decimal string (resque-scheduler, resque-clues).
+    * epoch seconds as an integer or decimal string (resque-scheduler, resque-clues; node-resque and pyres
+      ``:started``, pyres ``run_at``);
+    * JavaScript ``Date#toString`` (node-resque ``run_at``/``failed_at``):
+      ``Sun Nov 22 2026 23:26:17 GMT+0000 (Coordinated Universal Time)``;
+    * php-resque ``date('c')`` (``2026-12-01T01:28:28-05:00``) and Jesque's
+      ``2026-12-01T06:28:28.123+0000`` are ISO-8601 forms above.
 
     Never raises, whatever it is given (``str``, ``bytes``, ``None`` or anything else); ``bytes`` must
     be ASCII. Impossible dates (Feb 30), hours past 23, leap seconds and offsets past 23:59 are None.
@@ -172,6 +186,8 @@ def parse_time(
             number = float(text)
             return number if math.isfinite(number) else None
         if first.isalpha():
+            if " GMT+" in text or " GMT-" in text:
+                return _parse_js_date(text)
             return _parse_ruby18(text, default_tz)
         return None
     except Exception:  # a safety net only (e.g. a misbehaving tzinfo); valid input never gets here
@@ -229,6 +245,22 @@ def _parse_ruby18(text: str, default_tz: tzinfo) -> float | None:
         return None
     offset = _offset(m[7], m[8], m[9], m[10], year, month, day, hour, minute, second, default_tz)
     if offset is None:
+        return None
+    return float(days * 86400 + hour * 3600 + minute * 60 + second - offset)
+
+
+def _parse_js_date(text: str) -> float | None:
+    """Parse JavaScript ``Date#toString``; the weekday is not cross-checked, like Ruby 1.8's."""
+    m = _JS_DATE.fullmatch(text)
+    if m is None or m[1].upper() not in _WEEKDAYS:
+        return None
+    month = _MONTHS.get(m[2].upper())
+    if month is None:
+        return None
+    hour, minute, second = int(m[5]), int(m[6]), int(m[7])
+    days = _civil_days(int(m[4]), month, int(m[3]))
+    offset = _numeric_offset(m[8], m[9], m[10])
+    if days is None or offset is None or hour > 23 or minute > 59 or second > 59:
         return None
     return float(days * 86400 + hour * 3600 + minute * 60 + second - offset)
 

@@ -21,6 +21,7 @@ from typing import Any, cast
 import redis
 
 from .keys import Keys
+from .ruby_json import ruby_json
 
 ACTIVE_JOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
 DIRTY_EXIT = "Resque::DirtyExit"
@@ -29,8 +30,8 @@ _GLOB_CHARS = frozenset("*?{}[]")
 
 
 def encode(obj: Any) -> str:
-    """Ruby's ``Resque.encode``: compact JSON, insertion order kept, raw UTF-8 (layout §0)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    """Ruby's ``Resque.encode``: compact JSON, insertion order kept, raw UTF-8 (layout §0), Ruby floats."""
+    return ruby_json(obj)
 
 
 def _text(value: bytes | str) -> str:

@@ -47,7 +47,7 @@ def test_password_never_appears_in_repr_or_dump() -> None:
         (
             "many_errors.yml",
             [
-                "resques.main.redis_url: must start with one of redis://, rediss://, unix://",
+                "resques.main.redis_url: must start with one of redis://, rediss://, unix://, redis+sentinel://",
                 "resques.main.timeout_seconds: Input should be greater than 0",
                 "resques.other.queues: must be a list",
                 "resques.other.timezone: unknown time zone 'Mars/Olympus' (use an IANA name like Europe/Berlin)",

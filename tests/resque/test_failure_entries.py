@@ -45,7 +45,9 @@ def test_odd_but_valid_entries_fall_back_to_full_json() -> None:
         "E",
         False,
     )
-    assert parse_entry(b'{"payload":{},"exception":"E","retried_at":null}') == (UNKNOWN, UNKNOWN, "E", True)
+    # Jesque writes `"retried_at":null` in every entry: not retried (other-writers.md §7)
+    assert parse_entry(b'{"payload":{},"exception":"E","retried_at":null}') == (UNKNOWN, UNKNOWN, "E", False)
+    assert parse_entry(b'{"payload":{},"exception":"E","retried_at":"x"}') == (UNKNOWN, UNKNOWN, "E", True)
     # a payload key named like the top-level fields must not fool the fast path
     nested = {"class": "N", "args": [{"exception": "Inner", "error": "e", "queue": "inner"}]}
     raw = encode(

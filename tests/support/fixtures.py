@@ -21,6 +21,7 @@ from typing import Any, Final
 import redis
 
 FIXTURE_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "fixtures" / "real-resque"
+OTHER_WRITERS_DIR: Final[Path] = FIXTURE_DIR.parent / "other-writers"
 
 KEY_TYPES: Final[frozenset[str]] = frozenset({"string", "list", "set", "hash", "zset"})
 
@@ -30,16 +31,16 @@ def fixture_names() -> list[str]:
     return sorted(path.stem for path in FIXTURE_DIR.glob("*.json"))
 
 
-def load_dump(name: str) -> dict[str, Any]:
+def load_dump(name: str, directory: Path = FIXTURE_DIR) -> dict[str, Any]:
     """Read one dump by scenario name (``.json`` optional) and check the shape seeding relies on.
 
     Checking here turns a damaged fixture into a clear error naming the key instead of a confusing
     failure far away in an exporter test.
     """
     stem = name.removesuffix(".json")
-    path = FIXTURE_DIR / f"{stem}.json"
+    path = directory / f"{stem}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no Resque dump named {stem!r} in {FIXTURE_DIR} (have: {fixture_names()})")
+        raise FileNotFoundError(f"no Resque dump named {stem!r} in {directory}")
     dump: Any = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(dump, dict) or not isinstance(dump.get("keys"), list):
         raise ValueError(f"{path}: not a Resque dump (no 'keys' list)")

@@ -14,7 +14,8 @@ from resque_exporter.metrics.families import Reading, exporter_families, resque_
 from resque_exporter.metrics.reload import reload_families
 from resque_exporter.resque.failure_scan import FailureBreakdown
 from resque_exporter.resque.plugins import RetryCount, SchedulerState
-from resque_exporter.resque.snapshot import QueueHead, RedisInfo, RunningJob, Snapshot, Worker
+from resque_exporter.resque.snapshot import DelayedQueue, QueueHead, RedisInfo, RunningJob, Snapshot, Worker
+from resque_exporter.resque.writers import WriterInfo
 
 from .timings_samples import sample_timings_exposition
 
@@ -49,7 +50,7 @@ def sample_snapshot() -> Snapshot:
             used_memory_bytes=900_000_000, max_memory_bytes=1_000_000_000, evicted_keys=7, connected_clients=42
         ),
         queue_heads={
-            "mailers": QueueHead(120.0, estimated=False),
+            "mailers": QueueHead(120.0, estimated=False, enqueue_field="args[0].enqueued_at"),
             "default": QueueHead(15.5, estimated=True),
             "critical": QueueHead(0.0, estimated=False),
             "imports:daily": QueueHead(3.0, estimated=True),
@@ -76,6 +77,8 @@ def sample_snapshot() -> Snapshot:
             as_of=NOW - 2,
             malformed=0,
         ),
+        delayed_queues={"reminders": DelayedQueue(jobs=4, due=1)},
+        writer=WriterInfo("resque", "detected", "resque: workers:heartbeat entries"),
     )
 
 
