@@ -242,7 +242,7 @@ def test_the_resque_config_loads_and_points_at_the_compose_redis() -> None:
     assert flag(services()["demo-simulator"]["command"], "--redis.url") == "redis://redis:6379/0"
 
 
-# ------------------------------------------------------------------------------------------ Prometheus, Alertmanager, Grafana
+# ---------------------------------------------------------------------------------- Prometheus, Alertmanager, Grafana
 
 
 def test_prometheus_config_and_every_shipped_rule_file_pass_promtool(tmp_path: Path) -> None:
