@@ -278,9 +278,7 @@ def test_alertmanager_config_passes_amtool_and_routes_every_severity_to_the_loca
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"- \d+ templates", result.stdout) and " 0 templates" not in result.stdout, result.stdout
     for severity in ("critical", "warning", "info"):
-        routed = run(
-            tool("amtool"), "config", "routes", "test", f"--config.file={config_path}", f"severity={severity}"
-        )
+        routed = run(tool("amtool"), "config", "routes", "test", f"--config.file={config_path}", f"severity={severity}")
         assert routed.stdout.strip() == "mailpit", routed.stdout + routed.stderr
     config = yaml.safe_load(config_path.read_text())
     host, port = config["global"]["smtp_smarthost"].split(":")
