@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -301,3 +302,8 @@ def test_grafana_provisions_the_shipped_datasource_and_dashboards() -> None:
     for url in urls:
         host, port = re.fullmatch(r"http://([\w-]+):(\d+)", url).groups()  # type: ignore[union-attr]
         assert host in services() and int(port) == listen_port(host, services()[host]), url
+
+
+def test_yamllint_is_clean_on_the_compose_file() -> None:
+    result = run(sys.executable, "-m", "yamllint", "-f", "parsable", "-c", ROOT / "deploy" / ".yamllint.yml", COMPOSE)
+    assert result.returncode == 0 and not result.stdout, result.stdout + result.stderr
