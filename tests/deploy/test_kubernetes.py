@@ -333,3 +333,31 @@ def test_plain_overlay_annotates_pods_for_the_shipped_scrape_config(tmp_path: Pa
         }
         jobs[deployment["metadata"]["name"]] = annotations["prometheus.io/job"]
     assert jobs == {"resque-exporter": "resque", "resque-sidecar": "resque-sidecar"}
+
+
+def test_the_configmap_and_tokens_load_as_the_programs_read_them(tmp_path: Path) -> None:
+    from resque_exporter.actions import load_tokens
+    from resque_exporter.config import load_config
+
+    secrets = tmp_path / "run-secrets"
+    secrets.mkdir()
+    (secrets / "redis-password").write_text("s3cret\n")
+    config_text = (KUBE / "base" / "config.yml").read_text()
+    assert "/run/secrets/resque/redis-password" in config_text  # where the Secret is mounted
+    config_file = tmp_path / "config.yml"
+    config_file.write_text(config_text.replace("/run/secrets/resque/redis-password", str(secrets / "redis-password")))
+    config = load_config(config_file)
+    assert config.resques["main"].password is not None
+    assert config.resques["main"].password.get_secret_value() == "s3cret"
+
+    tokens_dir = tmp_path / "tokens"
+    tokens_dir.mkdir()
+    shutil.copy(KUBE / "base" / "sidecar-tokens.yml", tokens_dir / "tokens.yml")  # the Secret's keys, side by side
+    for name in ("operator.token", "read-only.token"):
+        (tokens_dir / name).write_text(f"{name}-0123456789abcdef0123456789\n")
+    assert len(load_tokens(tokens_dir / "tokens.yml")) == 2
+    generator = yaml.safe_load((KUBE / "base" / "kustomization.yaml").read_text())["secretGenerator"]
+    (tokens_secret,) = [g for g in generator if g["name"] == "resque-sidecar-tokens"]
+    assert sorted(entry.split("=")[0] for entry in tokens_secret["files"]) == sorted(
+        p.name for p in tokens_dir.iterdir()
+    )
