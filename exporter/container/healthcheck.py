@@ -56,8 +56,8 @@ def _cmdlines(proc: Path = Path("/proc")) -> Iterable[list[str]]:
             yield [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def main() -> int:
-    url = next((found for cmd in _cmdlines() if (found := health_url(cmd))), None)
+def main(proc: Path = Path("/proc")) -> int:
+    url = next((found for cmd in _cmdlines(proc) if (found := health_url(cmd))), None)
     if url is None:
         print("healthcheck: no resque-exporter, resque-sidecar or resque-agent process found", file=sys.stderr)
         return 1
