@@ -37,6 +37,11 @@ STUCK_JOB_AGE_SECONDS = 2 * 3600  # past resque-brain's 1 h "running too long" a
 DEAD_WORKER_STARTED_AGO = 35 * 60
 DEAD_WORKER_HEARTBEAT_AGO = 20 * 60  # well past Resque's 300 s prune interval
 DEFAULT_FAILED_CAP = 300
+# The demo Resques: name, what they hold, the host their workers run on.
+DEMO_RESQUES: tuple[tuple[str, ResqueSpec, str], ...] = (
+    ("demo", DEMO, "worker-1.internal"),
+    ("analytics", ANALYTICS, "etl-1.internal"),
+)
 
 
 @dataclass
@@ -229,7 +234,7 @@ class _Instance:
 
 
 class DemoEnvironment:
-    """Two live demo Resques on in-process fakeredis servers, kept moving by a daemon thread.
+    """Two live demo Resques on in-process fakeredis servers (or given clients), kept moving by a daemon thread.
 
     ``resques`` maps a demo Resque name to ``(client, namespace)``: ``demo`` (namespace ``resque``)
     and ``analytics`` (namespace ``analytics:resque``, which contains a colon). The clients return
@@ -242,16 +247,15 @@ class DemoEnvironment:
         tick_interval: float = 0.5,
         failed_cap: int = DEFAULT_FAILED_CAP,
         clues_sink: Callable[[str, bytes], None] | None = None,
+        client_for: Callable[[str], redis.Redis] | None = None,
     ) -> None:
         """``clues_sink(resque, line)`` receives the resque-clues event lines of every job, when given."""
         self.tick_interval = tick_interval
         rng = random.Random(seed)
         self._instances: list[_Instance] = []
-        for name, spec, host in (
-            ("demo", DEMO, "worker-1.internal"),
-            ("analytics", ANALYTICS, "etl-1.internal"),
-        ):
-            client: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        for name, spec, host in DEMO_RESQUES:
+            # Each demo Resque gets its own in-process fake Redis, unless a client is given (a real Redis).
+            client = client_for(name) if client_for else fakeredis.FakeRedis(server=fakeredis.FakeServer())
             writer = ResqueWriter(client, spec.namespace, host)
             clues = None
             if clues_sink is not None:

@@ -1,0 +1,1 @@
+"""What runs only inside the container image: the entrypoint's decision and the HEALTHCHECK probe."""
