@@ -90,7 +90,18 @@ class Audit:
         }
         if len(ids) > MAX_LOGGED_IDS:
             line["ids_truncated"] = True
-        line.update({key: value for key, value in details.items() if value is not None})
+        line.update({_field(key): value for key, value in details.items() if value is not None})
         log.info("sidecar action", extra=line)
         if resque in self._resques:
             self._counter.labels(resque, action, outcome).inc()
+
+
+# Attributes every LogRecord has: a detail of the same name would clash with them (logging refuses it).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def _field(key: str) -> str:
+    """The audit record's key for a detail: `message` (an agent's outcome text) becomes `detail`."""
+    if key == "message":
+        return "detail"
+    return f"{key}_" if key in _RECORD_ATTRIBUTES else key

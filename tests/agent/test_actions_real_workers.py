@@ -14,13 +14,15 @@ import redis
 
 from resque_exporter.actions import AUDIT_LOGGER
 from resque_exporter.agent.runtime import AgentRuntime
+from resque_exporter.logs import record_fields
 
 from .conftest import READER, Sidecar, job_of
 from support.agent_harness import WorkerPool, busy, enqueue, title, wait_for
 
 
 def audit_lines(caplog: pytest.LogCaptureFixture, event: str = "sidecar_action") -> list[dict[str, object]]:
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == AUDIT_LOGGER]
+    records = [r for r in caplog.records if r.name == AUDIT_LOGGER]
+    lines = [record_fields(r) if hasattr(r, "event") else json.loads(r.getMessage()) for r in records]
     return [line for line in lines if line.get("event") == event]
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -12,6 +11,7 @@ import test_sidecar_app
 from test_sidecar_app import API, OPERATOR, READER, Sidecar, first_entry
 
 from resque_exporter.actions import AUDIT_LOGGER
+from resque_exporter.logs import record_fields
 
 sidecar = test_sidecar_app.sidecar  # the same fixture: the API on a real redis-server seeded with Ruby dumps
 ID = "0" * 32
@@ -51,7 +51,7 @@ def test_read_only_token_with_a_malformed_body_is_403_and_audited(
         response = raw_post(sidecar, path, body, READER)
     assert response.status_code == 403, response.text
     assert response.json()["error"] == "forbidden"
-    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == AUDIT_LOGGER]
+    (line,) = [record_fields(r) for r in caplog.records if r.name == AUDIT_LOGGER]
     assert (line["actor"], line["action"], line["outcome"]) == ("grafana", action, "forbidden")
     assert counted(sidecar, action, "forbidden") == before + 1
 
@@ -64,7 +64,7 @@ def test_schema_refusals_are_audited_and_counted(
     with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
         response = raw_post(sidecar, path, body, OPERATOR)
     assert response.status_code == 422, response.text
-    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == AUDIT_LOGGER]
+    (line,) = [record_fields(r) for r in caplog.records if r.name == AUDIT_LOGGER]
     assert (line["actor"], line["resque"], line["action"], line["outcome"]) == ("alice", "main", action, "invalid")
     assert line["error"]
     assert counted(sidecar, action, "invalid") == before + 1
