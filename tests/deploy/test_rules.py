@@ -263,7 +263,8 @@ def test_description_names_what_the_alert_is_about(name: str) -> None:
     if per_resque:
         assert "{{ $labels.resque }}" in notes["description"]
         assert "var-resque={{ $labels.resque }}" in notes["dashboard_url"]
-        assert "/d/resque-drilldown/" in notes["dashboard_url"], "a Resque's alert opens its drill-down"
+        dashboard = "/d/resque-timings/" if "resque_class:" in expr else "/d/resque-drilldown/"
+        assert dashboard in notes["dashboard_url"], "a Resque's alert opens its drill-down (timings: their own)"
         assert ("$value" in notes["description"]) == (name not in ON_OFF_ALERTS)
     if per_queue:
         assert "{{ $labels.queue }}" in notes["description"]
@@ -305,7 +306,7 @@ def test_no_hard_coded_thresholds(name: str) -> None:
     assert number_literals(expr) <= {0.0, 1.0}, f"{name} hard-codes a threshold"
     if name in THRESHOLD_OF:
         assert THRESHOLD_OF[name] in selector_names(expr)
-        assert re.search(r"> on \(job, (instance, resque(, queue)?(, class)?|redis)\) group_left \(\)", expr), expr
+        assert re.search(r"> on \(job, ((instance, )?resque(, queue)?(, class)?|redis)\) group_left \(\)", expr), expr
         description = ALERTS[name]["annotations"]["description"]
         assert re.search(r"\{\{ with printf \"[^\"]*" + THRESHOLD_OF[name] + r"\{", description), "shows the threshold"
 
