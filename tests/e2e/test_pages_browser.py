@@ -8,6 +8,7 @@ In that dump every heartbeat is days old by now, so both workers are dead; `fail
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from playwright.sync_api import expect
 
 from support.failure_lists import entry as failure_entry
 from support.fixtures import load_dump, seed_dump
@@ -262,6 +264,7 @@ def test_live_refresh_pauses_while_hidden_and_updates_when_visible_again(
     operator.evaluate(hide_or_show, "hidden")
     assert status.inner_text() == "Live refresh paused (tab hidden)"
     operator.evaluate(hide_or_show, "visible")  # becoming visible refreshes at once (a fetch allowed by the CSP)
-    operator.wait_for_function("document.getElementById('live-status').textContent.startsWith('Live: updated')")
+    # expect() polls from Playwright's side: no string eval, which the page's CSP (rightly) forbids
+    expect(operator.locator("#live-status")).to_have_text(re.compile(r"^Live: updated"))
     low = operator.locator("#live tr", has_text="low")
     assert low.locator("td.num").first.inner_text() == "3"
