@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ..config import ExporterConfig
+from ..config import ExporterConfig, ResqueSettings
+from ..config.settings import SENTINEL_SCHEME, parse_sentinel_url
 from ..resque.connect import datastore_for
 from .scraper import Target
 
@@ -17,9 +18,18 @@ def targets_from_config(config: ExporterConfig) -> list[Target]:
         description = f"{settings.redacted_url} namespace={settings.namespace}"
         thresholds = config.thresholds_for(name)
         targets.append(
-            Target(name, datastore, settings.timeout_seconds, description, thresholds, redis_server(settings.redis_url))
+            Target(name, datastore, settings.timeout_seconds, description, thresholds, redis_server_of(settings))
         )
     return targets
+
+
+def redis_server_of(settings: ResqueSettings) -> str:
+    """The Redis server of a Resque; behind Sentinel, the master's name (the master itself moves)."""
+    if settings.sentinel is not None:
+        return f"sentinel/{settings.sentinel.master_name}"
+    if settings.redis_url.startswith(f"{SENTINEL_SCHEME}://"):
+        return f"sentinel/{parse_sentinel_url(settings.redis_url).master_name}"
+    return redis_server(settings.redis_url)
 
 
 def redis_server(url: str) -> str:

@@ -13,6 +13,7 @@ from prometheus_client import generate_latest
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.config.thresholds import Thresholds
 from resque_exporter.http.sidecar_app import create_sidecar_app
+from resque_exporter.logs import record_fields
 from resque_exporter.pages import mount_pages
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
@@ -132,8 +133,8 @@ def test_a_group_action_is_the_apis_audited_bulk_action(caplog: pytest.LogCaptur
         caplog.clear()  # the dry run is audited too when an earlier in-process CLI left the audit logger at INFO
         done = client.post("/failures/bulk", data=form | {"action": "retry_and_remove", "confirm": "yes"})
     assert "3 entries changed" in done.text
-    audit = [r.getMessage() for r in caplog.records if r.name == "resque_exporter.audit"]
-    assert len(audit) == 1 and '"actor": "alice"' in audit[0] and '"action": "bulk_retry_and_remove"' in audit[0]
+    audit = [record_fields(r) for r in caplog.records if r.name == "resque_exporter.audit"]
+    assert len(audit) == 1 and audit[0]["actor"] == "alice" and audit[0]["action"] == "bulk_retry_and_remove"
     metrics = generate_latest(service.audit.registry).decode()
     assert 'resque_sidecar_actions_total{action="bulk_retry_and_remove",outcome="ok",resque="main"} 1.0' in metrics
     assert 'resque_sidecar_actions_total{action="bulk_retry_and_remove",outcome="dry_run",resque="main"} 1.0' in metrics
