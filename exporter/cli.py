@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
-import uvicorn
 from prometheus_client.registry import Collector
 
 from . import __version__
 from .config import ConfigError, ExporterConfig, config_from_flags, load_config
 from .http.exporter_app import create_exporter_app
-from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
+from .http.serve import http_server
+from .logs import LOG_FORMATS, configure_logging
 from .resque.datastore import DataStore
 from .scrape import head_state
 from .scrape.runtime import Runtime, config_file_loader, reload_on_sighup
@@ -174,10 +176,11 @@ def _serve(
     extra_collectors: Sequence[Collector] = (),
     on_shutdown: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (handled by uvicorn); SIGHUP reloads the config meanwhile."""
+    """Serve until SIGINT/SIGTERM; SIGHUP reloads the config meanwhile; `on_shutdown` runs once it stops."""
     app = create_exporter_app(
         runtime, enable_lifecycle=enable_lifecycle, extra_collectors=extra_collectors, on_shutdown=on_shutdown
     )
+    server = http_server(app, host, port)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     log.info(
         "resque-exporter %s serving %d Resques on http://%s:%d/metrics (reload: %s)",
@@ -187,16 +190,23 @@ def _serve(
         port,
         ("SIGHUP or POST /-/reload" if enable_lifecycle else "SIGHUP") if runtime.reloadable else "no config file",
     )
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # leaves serve_forever like Ctrl-C, through the cleanup below
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         with reload_on_sighup(runtime):
-            uvicorn.run(
-                app,
-                host=host,
-                port=port,
-                **uvicorn_log_options(log_level),
-            )
+            server.serve_forever()
+    except KeyboardInterrupt:
+        log.info("resque-exporter stopping")
     finally:
-        runtime.close()
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        try:
+            app.shutdown()  # e.g. write the state file while the process still can
+        finally:
+            runtime.close()
 
 
 def _serve_demo(host: str, port: int, log_level: str) -> int:

@@ -81,7 +81,7 @@ def test_a_down_redis_is_logged_on_change_and_then_rarely(caplog: pytest.LogCapt
 def test_every_line_of_the_exporter_is_in_the_chosen_format(
     fmt: str, run_exporter: type[ExporterProcess], tmp_path: Path
 ) -> None:
-    """uvicorn's startup and access lines included (debug turns them on); a down Redis logs once."""
+    """The HTTP server's access lines included (debug turns them on); a down Redis logs once."""
     config = tmp_path / "c.yml"
     config.write_text(f"resques:\n  gone: {{redis_url: 'redis://127.0.0.1:{free_port()}/0', timeout_seconds: 0.5}}\n")
     exporter = run_exporter("--config.file", str(config), "--log.format", fmt, "--log.level", "debug")
@@ -91,6 +91,6 @@ def test_every_line_of_the_exporter_is_in_the_chosen_format(
     output = exporter.output()
     records = parse_log(output) if fmt == "logfmt" else [json.loads(line) for line in output.splitlines() if line]
     loggers = {record["logger"] for record in records}
-    assert {"uvicorn.error", "uvicorn.access", "resque_exporter"} <= loggers, loggers
+    assert {"resque_exporter.http.access", "resque_exporter"} <= loggers, loggers
     down = [r for r in records if r["msg"] == "Resque cannot be read" and r["level"] == "warn"]
     assert len(down) == 1 and down[0]["resque"] == "gone" and down[0]["reason"] == "connection"

@@ -1,18 +1,22 @@
-"""The exporter's HTTP face: routing and serialization only (no Redis keys, no metric building)."""
+"""The exporter's HTTP face: routing and serialization only (no Redis keys, no metric building).
+
+A plain WSGI app, served by prometheus-client's own threading WSGI server (what its
+`start_http_server` runs): the exporter needs six routes, and the web stack the sidecar uses
+(FastAPI, Starlette, uvicorn, with pydantic's OpenAPI models) would add ~15 MiB to every exporter
+and a few milliseconds to every scrape.
+"""
 
 from __future__ import annotations
 
 import html
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from urllib.parse import quote
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qs, quote
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.registry import Collector
 
 from .. import __version__
@@ -20,6 +24,7 @@ from ..scrape.collector import ExporterCollector, ResqueCollector
 from ..scrape.runtime import NO_CONFIG_FILE, Runtime
 from ..scrape.scraper import Scraper
 from ..scrape.states import ResqueState
+from .text_format import generate_text
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,12 @@ log = logging.getLogger(__name__)
 SCRAPE_TIMEOUT_MARGIN_SECONDS = 0.5
 # An unknown ?target= is echoed back in the 400; cap it so a caller cannot make the answer huge.
 MAX_ECHOED_TARGET_CHARS = 100
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_TEXT = "text/plain; charset=utf-8"
+_STATUS = {200: "200 OK", 400: "400 Bad Request", 403: "403 Forbidden", 404: "404 Not Found"}
+_STATUS[405] = "405 Method Not Allowed"
 
 
 def scrape_budget(headers: Mapping[str, str]) -> float | None:
@@ -49,6 +60,42 @@ COLLECTORS = ("resques", "exporter")
 LIFECYCLE_DISABLED = "POST /-/reload is disabled: start with --web.enable-lifecycle, or send SIGHUP\n"
 
 
+class _Request:
+    """What a route needs of a WSGI environ: method, query parameters, headers (lower-case names)."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
+        self.query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        self.headers = {
+            key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
+        self.client: str = environ.get("REMOTE_ADDR", "unknown")
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+
+Response = tuple[int, str, bytes]
+
+
+class ExporterApp:
+    """The WSGI app, and what to run when the server serving it stops (`shutdown()`, called once)."""
+
+    def __init__(self, wsgi: WsgiApp, on_shutdown: Callable[[], None] | None = None) -> None:
+        self._wsgi = wsgi
+        self._on_shutdown = on_shutdown
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self._wsgi(environ, start_response)
+
+    def shutdown(self) -> None:
+        """Run the on_shutdown hook (e.g. write the state file while the process still can), once."""
+        hook, self._on_shutdown = self._on_shutdown, None
+        if hook is not None:
+            hook()
+
+
 def create_exporter_app(
     source: Runtime | Scraper,
     descriptions: Mapping[str, str] | None = None,
@@ -56,28 +103,18 @@ def create_exporter_app(
     enable_lifecycle: bool = False,
     extra_collectors: Sequence[Collector] = (),
     on_shutdown: Callable[[], None] | None = None,
-) -> FastAPI:
+) -> ExporterApp:
     """The exporter app over a Runtime (reloadable), or over a bare Scraper serving a fixed set of Resques.
 
     `descriptions` (bare Scraper only) maps each Resque to a password-free description for `/`.
     `enable_lifecycle` allows POST /-/reload; like Prometheus's flag of the same name it is off by
     default, because the endpoint has no authentication (SIGHUP always works).
-    `extra_collectors` are served on /metrics too (the demo's job timings).
+    `extra_collectors` are served on /metrics too, with the Resques' half (the demo's job timings).
+    `on_shutdown` runs when the server stops (`ExporterApp.shutdown()`, called by the CLI's serve loop).
     """
     runtime = source if isinstance(source, Runtime) else Runtime(source, descriptions)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if on_shutdown is not None:  # e.g. write the state file while the process still can
-            on_shutdown()
-
-    app = FastAPI(
-        title="resque-exporter", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
-    )
-
-    @app.get("/", response_class=HTMLResponse)
-    def landing() -> str:
+    def landing(request: _Request) -> Response:
         states = runtime.states.snapshot()
         with runtime.pinned() as current:
             rows = "".join(
@@ -87,7 +124,7 @@ def create_exporter_app(
                 f"/probe?target={html.escape(name)}</a></td></tr>"
                 for name, desc in current.descriptions.items()
             )
-        return (
+        page = (
             "<!doctype html><html><head><title>Resque Exporter</title></head><body>"
             f"<h1>Resque Exporter</h1><p>Version {html.escape(__version__)}</p>"
             '<p><a href="/metrics">Metrics</a> (every Resque and the exporter\'s own metrics) &middot; '
@@ -98,13 +135,13 @@ def create_exporter_app(
             f"{rows}</table>"
             "</body></html>"
         )
+        return 200, "text/html; charset=utf-8", page.encode()
 
-    @app.get("/metrics")
-    def metrics(request: Request) -> Response:
+    def metrics(request: _Request) -> Response:
         """Every Resque and the exporter's own metrics; `collect[]=exporter` or `collect[]=resques` picks one
         half (node_exporter's parameter), so a multi-target setup scrapes the exporter's own metrics without
         every Resque's series a second time."""
-        wanted = set(request.query_params.getlist("collect[]")) or set(COLLECTORS)
+        wanted = set(request.query.get("collect[]", ())) or set(COLLECTORS)
         if not wanted <= set(COLLECTORS):
             unknown = ", ".join(sorted(wanted - set(COLLECTORS)))[:MAX_ECHOED_TARGET_CHARS]
             return _bad_request(f"unknown collect[] {unknown}; known: {', '.join(COLLECTORS)}")
@@ -121,9 +158,9 @@ def create_exporter_app(
                     registry.register(collector)
             return _exposition(registry, request)
 
-    @app.get("/probe")
-    def probe(request: Request, target: str | None = None) -> Response:
+    def probe(request: _Request) -> Response:
         """One Resque's families only, in a fresh registry: the exporter's own metrics stay on /metrics."""
+        target = request.param("target")
         with runtime.pinned() as current:
             if not target:
                 return _bad_request(f"missing ?target=<name>; {_known(current.names)}")
@@ -134,29 +171,51 @@ def create_exporter_app(
             registry.register(ResqueCollector(current.scraper, [target], scrape_budget(request.headers)))
             return _exposition(registry, request)
 
-    @app.post("/-/reload", response_class=PlainTextResponse)
-    def reload(request: Request) -> Response:
+    def reload(request: _Request) -> Response:
         """Re-read --config.file; a refused config leaves the previous one serving (400 with its problems)."""
-        log.info("config reload requested over HTTP by %s", request.client.host if request.client else "unknown")
+        log.info("config reload requested over HTTP by %s", request.client)
         if not enable_lifecycle:
-            return PlainTextResponse(LIFECYCLE_DISABLED, status_code=403)
+            return 403, _TEXT, LIFECYCLE_DISABLED.encode()
         if not runtime.reloadable:
             return _bad_request(NO_CONFIG_FILE)
         problems = runtime.reload()
         if problems:
             return _bad_request("config refused, still serving the previous config:\n" + "\n".join(problems))
         names = runtime.names()
-        return PlainTextResponse(f"Reloaded: {len(names)} Resques ({', '.join(names)})\n")
+        return 200, _TEXT, f"Reloaded: {len(names)} Resques ({', '.join(names)})\n".encode()
 
-    @app.get("/-/healthy", response_class=PlainTextResponse)
-    def healthy() -> str:
-        return "Healthy\n"
+    def healthy(request: _Request) -> Response:
+        return 200, _TEXT, b"Healthy\n"
 
-    @app.get("/-/ready", response_class=PlainTextResponse)
-    def ready() -> str:
-        return "Ready\n"
+    def ready(request: _Request) -> Response:
+        return 200, _TEXT, b"Ready\n"
 
-    return app
+    routes: dict[str, tuple[str, Callable[[_Request], Response]]] = {
+        "/": ("GET", landing),
+        "/metrics": ("GET", metrics),
+        "/probe": ("GET", probe),
+        "/-/reload": ("POST", reload),
+        "/-/healthy": ("GET", healthy),
+        "/-/ready": ("GET", ready),
+    }
+
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = _Request(environ)
+        route = routes.get(environ.get("PATH_INFO", "/") or "/")
+        allowed = () if route is None else (route[0], "HEAD") if route[0] == "GET" else (route[0],)
+        if route is None:
+            status, content_type, body = 404, "application/json", b'{"detail":"Not Found"}'
+        elif request.method not in allowed:
+            status, content_type, body = 405, "application/json", b'{"detail":"Method Not Allowed"}'
+        else:
+            status, content_type, body = route[1](request)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        if status == 405:
+            headers.append(("Allow", route[0] if route is not None else ""))
+        start_response(_STATUS[status], headers)
+        return [b"" if request.method == "HEAD" else body]
+
+    return ExporterApp(wsgi, on_shutdown)
 
 
 def _state_cell(state: ResqueState | None) -> str:
@@ -173,10 +232,12 @@ def _known(names: Iterable[str]) -> str:
     return f"known targets: {', '.join(names) or '(none)'}"
 
 
-def _bad_request(message: str) -> PlainTextResponse:
-    return PlainTextResponse(message + "\n", status_code=400)
+def _bad_request(message: str) -> Response:
+    return 400, _TEXT, (message + "\n").encode()
 
 
-def _exposition(registry: CollectorRegistry, request: Request) -> Response:
+def _exposition(registry: CollectorRegistry, request: _Request) -> Response:
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(content=encoder(registry), media_type=content_type)
+    if encoder is generate_latest:  # the default text format: the same bytes, written cheaper
+        return 200, content_type, generate_text(registry)
+    return 200, content_type, encoder(registry)

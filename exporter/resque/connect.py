@@ -70,8 +70,8 @@ def client_for(settings: ResqueSettings) -> redis.Redis:
         sentinel_kwargs["username"] = sentinel.username
     if sentinel.password is not None:
         sentinel_kwargs["password"] = sentinel.password.get_secret_value()
-    manager = Sentinel(sentinel.hosts, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
-    client: redis.Redis = manager.master_for(sentinel.master_name, **kwargs)  # type: ignore[no-untyped-call]
+    manager = Sentinel(sentinel.hosts, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call, unused-ignore]  # typed since redis-py 8.2
+    client: redis.Redis = manager.master_for(sentinel.master_name, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]  # typed since redis-py 8.2
     return client
 
 

@@ -1,10 +1,13 @@
 """DataStore: the only code that reads Resque's data out of Redis.
 
-A snapshot costs two pipelined MULTI/EXEC round trips whatever the number of queues and workers:
-the first reads the membership sets, counters, heartbeats, flags, INFO and Redis TIME; the second
-reads every queue's length and head item, every worker's current job (one MGET), every failure list's
-length, resque-scheduler's delayed jobs and a bounded slice of the resque-retry SCAN (one EVAL each),
-and the next slice of the failure breakdown. Never KEYS, never a round trip per queue or per worker.
+A snapshot costs four round trips whatever the number of queues and workers: a MULTI/EXEC reading the
+membership sets, counters, heartbeats, flags, INFO and Redis TIME; a MULTI/EXEC reading every queue's
+length and head item, every worker's current job (one MGET), every failure list's length and the next
+slice of the failure breakdown; then resque-scheduler's delayed jobs and a slice of the resque-retry
+SCAN, one time-budgeted EVAL each in a round trip of its own, so that no command or transaction the
+exporter sends keeps Redis from its workers for more than about a millisecond. While the failure
+breakdown catches up with a long list, bounded LRANGE chunks follow in round trips of their own.
+Never KEYS, never a round trip per queue or per worker.
 Records Resque would never write (wrong key types, bad JSON, bad times) are counted by kind in
 `Snapshot.malformed` and skipped, never raised.
 """
@@ -15,7 +18,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -26,12 +29,18 @@ from .keys import FAILED_LIST, Keys
 from .mutations import RemediationMixin
 from .plugins import DelayedJobCount, RetryCounterScan, add_scheduler_lock_reads
 from .queue_heads import QueueHeadTracker
+from .queue_reads import EVAL_REFUSED, chunked_queue_reads, plain_queue_reads
+from .queue_reads import execute as _execute
 from .snapshot import RedisInfo, Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
+from .turns import TURNS
 from .writer_reads import decode_worker_record, ping_keys, read_zset_queues
 from .writers import Writer, WriterDetector, WriterSetting, ping_time, worker_id_marks
 
 log = logging.getLogger(__name__)
+
+# A worker's job bytes, the worker decoded from them (None: bad id), what it counted as malformed, its writer marks
+_SeenWorker = tuple[bytes | None, Worker | None, Counter[str], frozenset[tuple[Writer, str]]]
 
 DEFAULT_SCHEDULER_GRACE_SECONDS = 60.0
 
@@ -62,6 +71,9 @@ class DataStore(RemediationMixin):
         self._prune_interval = prune_interval_seconds
         self._scheduler_grace = scheduler_grace_seconds
         self.queue_heads = QueueHeadTracker()  # public: a reload hands it to the next DataStore of this Resque
+        # worker id -> (its job bytes, the decoded worker, what it counted as malformed, its writer marks)
+        self._workers_seen: dict[str, _SeenWorker] = {}
+        self._beats_seen: dict[Any, float | None] = {}
         self._retry_scan = RetryCounterScan()
         self._delayed = DelayedJobCount()
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
@@ -84,8 +96,10 @@ class DataStore(RemediationMixin):
         """
         try:
             with self._read_lock:
+                TURNS.take()  # one Resque at a time (turns.py)
                 return self._read_snapshot()
         except redis.ResponseError as exc:
+            TURNS.give()
             refused = _refused_optional_command(exc, self._optional)
             if refused is None:
                 raise
@@ -94,6 +108,8 @@ class DataStore(RemediationMixin):
                 "resque namespace=%s: Redis refused %s; its metrics are off: %s", self.keys.namespace, refused, exc
             )
             return self.read_snapshot()
+        finally:
+            TURNS.give()
 
     def _read_snapshot(self) -> Snapshot:
         malformed: Counter[str] = Counter()
@@ -139,7 +155,8 @@ class DataStore(RemediationMixin):
         failed_list_names = sorted(_members(failed_queues_reply, malformed) - {FAILED_LIST})
 
         second = self._client.pipeline(transaction=True)
-        for queue in queue_names:
+        queues_in_multi = "EVAL" not in self._optional  # else read in chunks by read_queues.lua
+        for queue in queue_names if queues_in_multi else ():
             second.llen(k.queue(queue))
             second.lindex(k.queue(queue), 0)
         parsed_ids = [parse_worker_id(worker_id) for worker_id in worker_ids]
@@ -148,26 +165,28 @@ class DataStore(RemediationMixin):
             second.mget([k.worker(worker_id) for worker_id in worker_ids] + ping_keys(k, host_pids))
         for list_name in failed_list_names:
             second.llen(k.failed_list(list_name))
-        if "EVAL" in self._optional:
-            self._delayed.add_command(second, k, redis_time - self._scheduler_grace)
-            self._retry_scan.add_command(second, k)
-        else:
-            second.echo("")
-            second.echo("")
         scan_start = len(second)
         self._failure_scanner.add_commands(second, [FAILED_LIST, *failed_list_names], k)
         replies = _execute(second)
+        queue_replies = None if queues_in_multi else chunked_queue_reads(self._client, k, queue_names)
+        if queue_replies is None and not queues_in_multi:  # EVAL refused just now: read them the plain way
+            self._optional.discard("EVAL")
+            log.warning("resque namespace=%s: Redis refused EVAL; its metrics are off", k.namespace)
+            queue_replies = plain_queue_reads(self._client, k, queue_names)
+        overdue_cutoff = redis_time - self._scheduler_grace
+        delayed_reply = self._lua_read(lambda pipe: self._delayed.add_command(pipe, k, overdue_cutoff))
+        retry_reply = self._lua_read(lambda pipe: self._retry_scan.add_command(pipe, k))
 
-        position = 2 * len(queue_names)
-        queue_replies = replies[:position]
+        position = 0
+        if queue_replies is None:  # read inside the MULTI
+            position = 2 * len(queue_names)
+            queue_replies = replies[:position]
         worker_reply: Any = []
         if worker_ids:
             worker_reply = replies[position]
             position += 1
         list_replies = replies[position : position + len(failed_list_names)]
-        position += len(failed_list_names)
-        delayed_reply, retry_reply = replies[position], replies[position + 1]
-        failures = self._failure_scanner.absorb(replies[scan_start:], redis_time)
+        failures = self._failure_scanner.absorb(replies[scan_start:], redis_time, self._fetch_chunk)
         if failures.malformed:
             malformed["failed_entry"] += failures.malformed
 
@@ -176,8 +195,8 @@ class DataStore(RemediationMixin):
         queue_heads, bad_heads = self.queue_heads.observe(heads, redis_time, self._tz)
         malformed["queue_item"] += bad_heads
 
-        scheduler = self._delayed.absorb(lock_replies, delayed_reply, redis_time) if "EVAL" in self._optional else None
-        if scheduler is None and "EVAL" in self._optional:
+        scheduler = self._delayed.absorb(lock_replies, delayed_reply, redis_time) if delayed_reply is not None else None
+        if scheduler is None and delayed_reply is not None:
             malformed["scheduler"] += 1
 
         if isinstance(worker_reply, Exception):  # MGET never fails on types; guard anyway
@@ -207,11 +226,32 @@ class DataStore(RemediationMixin):
             redis=_redis_info(info_reply),
             queue_heads=queue_heads,
             scheduler=scheduler,
-            retry=self._retry_scan.absorb(retry_reply, redis_time) if "EVAL" in self._optional else None,
+            retry=self._retry_scan.absorb(retry_reply, redis_time) if retry_reply is not None else None,
             failures=failures,
             delayed_queues=delayed_queues,
             writer=self._writer.current(marks, resque_beats),
         )
+
+    def _fetch_chunk(self, key: str, start: int, stop: int) -> Any:
+        """A catch-up chunk of a failure list, in its own round trip; other Resques may take their turn between."""
+        TURNS.give()
+        try:
+            return self._client.lrange(key, start, stop)
+        finally:
+            TURNS.take()
+
+    def _lua_read(self, add_command: Callable[[Any], None]) -> Any:
+        """One budgeted EVAL in a round trip of its own; None when EVAL is off (refused once, off for good)."""
+        if "EVAL" not in self._optional:
+            return None
+        pipe = self._client.pipeline(transaction=False)
+        add_command(pipe)
+        reply = _execute(pipe)[0]
+        if isinstance(reply, redis.ResponseError) and EVAL_REFUSED.search(str(reply)):
+            self._optional.discard("EVAL")
+            log.warning("resque namespace=%s: Redis refused EVAL; its metrics are off: %s", self.keys.namespace, reply)
+            return None
+        return reply
 
     def _queues(
         self, queue_names: Sequence[str], replies: Sequence[Any]
@@ -236,32 +276,49 @@ class DataStore(RemediationMixin):
         malformed: Counter[str],
         marks: set[tuple[Writer, str]],
     ) -> list[Worker]:
+        """Workers as of this scrape; a worker whose id and job bytes are unchanged is not parsed again."""
         workers: list[Worker] = []
+        seen: dict[str, _SeenWorker] = {}
         for worker_id, raw in zip(worker_ids, payloads, strict=True):
-            parsed_id = parse_worker_id(worker_id)
-            if parsed_id is None:
-                malformed["worker_id"] += 1
-                continue
-            marks |= worker_id_marks(worker_id)
-            host, pid, queues = parsed_id
-            if not raw:
-                workers.append(Worker(worker_id, host, pid, queues, False, None))
-                continue
-            record = decode_worker_record(raw, self._tz, malformed)
-            marks |= record.marks
-            workers.append(Worker(worker_id, host, pid, queues, not record.paused, record.job, record.paused))
+            previous = self._workers_seen.get(worker_id)
+            entry = previous if previous is not None and previous[0] == raw else self._worker(worker_id, raw)
+            seen[worker_id] = entry
+            _, worker, bad, worker_marks = entry
+            malformed.update(bad)
+            marks |= worker_marks
+            if worker is not None:
+                workers.append(worker)
+        self._workers_seen = seen
         return workers
+
+    def _worker(self, worker_id: str, raw: bytes | None) -> _SeenWorker:
+        bad: Counter[str] = Counter()
+        parsed_id = parse_worker_id(worker_id)
+        if parsed_id is None:
+            bad["worker_id"] += 1
+            return raw, None, bad, frozenset()
+        id_marks = frozenset(worker_id_marks(worker_id))
+        host, pid, queues = parsed_id
+        if not raw:
+            return raw, Worker(worker_id, host, pid, queues, False, None), bad, id_marks
+        record = decode_worker_record(raw, self._tz, bad)
+        worker = Worker(worker_id, host, pid, queues, not record.paused, record.job, record.paused)
+        return raw, worker, bad, id_marks | record.marks
 
     def _heartbeats(self, reply: Any, malformed: Counter[str]) -> dict[str, float | None]:
         if isinstance(reply, Exception):
             malformed["set_key"] += 1
             return {}
         beats: dict[str, float | None] = {}
+        # Workers beat every 60 s, so most values are the last scrape's: only new ones are parsed.
+        parsed: dict[Any, float | None] = {}
         for worker_id, value in reply.items():
-            beat = parse_time(value, self._tz)
+            beat = self._beats_seen[value] if value in self._beats_seen else parse_time(value, self._tz)
+            parsed[value] = beat
             if beat is None:
                 malformed["heartbeat"] += 1
             beats[_decode(worker_id)] = beat
+        self._beats_seen = parsed
         return beats
 
 
@@ -275,15 +332,6 @@ def _refused_optional_command(exc: redis.ResponseError, optional: set[str]) -> s
         return None
     name = match.group(1).upper()
     return name if name in optional else None
-
-
-def _execute(pipeline: Any) -> list[Any]:
-    """Run a pipeline, keeping per-command errors (WRONGTYPE) as values instead of raising."""
-    result: list[Any] = pipeline.execute(raise_on_error=False)
-    for reply in result:
-        if isinstance(reply, redis.ConnectionError | redis.TimeoutError | redis.AuthenticationError):
-            raise reply
-    return result
 
 
 def _decode(value: bytes | str) -> str:

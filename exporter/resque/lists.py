@@ -29,7 +29,13 @@ ID_LENGTH = 32
 """Hex characters of the SHA-256 kept as an id: 128 bits, ample against accidental collisions."""
 
 DEFAULT_CHUNK = 1000
-"""Elements per LRANGE / per script call: bounds memory and the time Redis spends in one script."""
+"""Elements per LRANGE / per script call: bounds memory and round trips."""
+
+APPLY_BUDGET_MICROS = 1000
+"""Redis time after which a list_apply call starts no further edit (the rest go in the next call): a
+call on a 100,000-entry list, where finding an element walks the list, stays within a few ms."""
+_FIRST_CALL_EDITS = 64
+_MAX_CALL_EDITS = 500
 
 ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
 
@@ -151,19 +157,40 @@ class RedisBound:
         return ChunkedScan(self._client, key, chunk=chunk, from_tail=from_tail, limit=limit)
 
     def _remediation_apply(self, key: str, edits: Sequence[ListEdit], *, remove: bool) -> list[bool]:
-        """Run ``list_apply.lua`` on one list: True for every edit applied, False for one gone."""
-        if not edits:
-            return []
+        """Run ``list_apply.lua`` on one list: True for every edit applied, False for one gone.
+
+        A call stops starting edits once its time budget is spent; the edits it did not attempt go in
+        the next call (each edit is applied at most once: a call reports exactly which it attempted).
+        """
+        results: list[bool] = []
+        removed_before = 0  # elements this batch removed so far, all before the edits left (head-first order)
+        per_call = _FIRST_CALL_EDITS  # grows while calls finish within budget: shipping edits a call will not
+        while len(results) < len(edits):  # attempt costs Redis time too (Lua copies every argument)
+            left = edits[len(results) : len(results) + per_call]
+            reply = self._apply_call(key, left, remove=remove, removed_before=removed_before)
+            attempted = [flag for flag in reply if flag >= 0]
+            if not attempted:
+                raise RuntimeError("list_apply.lua attempted no edit")  # it always attempts the first one
+            results += [bool(flag) for flag in attempted]
+            if remove:
+                removed_before += sum(attempted)
+            per_call = min(2 * per_call, _MAX_CALL_EDITS) if len(attempted) == len(left) else len(attempted) + 1
+        return results
+
+    def _apply_call(self, key: str, edits: Sequence[ListEdit], *, remove: bool, removed_before: int) -> list[int]:
         queue_keys: dict[str, int] = {}
-        args: list[bytes | str | int] = ["1" if remove else "0", f"\x00resque-sidecar:{uuid.uuid4().hex}"]
+        sentinel = f"\x00resque-sidecar:{uuid.uuid4().hex}"
+        args: list[bytes | str | int] = ["1" if remove else "0", sentinel, APPLY_BUDGET_MICROS]
         for edit in edits:
             key_number = 0
             if edit.push:
                 key_number = queue_keys.setdefault(edit.queue, len(queue_keys) + 3)
-            args += [edit.raw, edit.index, edit.replacement, edit.push, key_number, edit.queue]
+            # Removals by earlier calls moved head-indexed elements toward the head; the script still
+            # checks the bytes and falls back to searching, this only saves it the search.
+            index = edit.index - removed_before if edit.index >= removed_before else edit.index
+            args += [edit.raw, index, edit.replacement, edit.push, key_number, edit.queue]
         keys = [key, self.keys.queues, *(self.keys.queue(q) for q in queue_keys)]
-        reply = cast("list[int]", self._remediation_script("list_apply.lua")(keys=keys, args=args))
-        return [bool(flag) for flag in reply]
+        return cast("list[int]", self._remediation_script("list_apply.lua")(keys=keys, args=args))
 
 
 class ChunkedScan:

@@ -1,5 +1,6 @@
 """Reads of what Resque plugins keep in Redis: resque-scheduler's delayed jobs and lock, resque-retry's
-counters. Each contributes a bounded, constant number of commands to the DataStore's round trips.
+counters. Each contributes a bounded, constant number of commands to the DataStore's round trips, and
+the two Lua reads stop when their time budget (Redis TIME) is spent.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ _LUA = resources.files(__package__) / "lua"
 READ_DELAYED = (_LUA / "read_delayed.lua").read_text(encoding="utf-8")
 SCAN_COUNT = (_LUA / "scan_count.lua").read_text(encoding="utf-8")
 
-# Per scrape, the delayed:<ts> lists of this many timestamps are summed (one LLEN each inside Redis,
-# about 10 ms for 5000): a 100k-timestamp schedule is fully counted every 20 scrapes.
+# Every Lua read is time-budgeted with Redis TIME, so no call blocks Redis (and the workers sharing it)
+# for long, and each runs in a round trip of its own, outside the MULTI/EXECs (which stay cheap).
+LUA_BUDGET_MICROS = 600  # per loop; a call ends at most one step past it
+# Per scrape, at most this many delayed:<ts> lists are summed (one LLEN each inside Redis, ~1 us each):
+# within the budget, a 100k-timestamp schedule is fully counted in about 150 scrapes.
 DELAYED_SLICE = 5000
-# Overdue timestamps whose lists are summed exactly every scrape (more means the scheduler is long gone).
+# Overdue timestamps whose lists are summed every scrape, within the budget (more means the scheduler is
+# long gone; the count is then a lower bound, which alerts all the same).
 MAX_OVERDUE_TIMESTAMPS = 10_000
-# Per scrape, SCAN this many steps of this COUNT: about 10k keys of the keyspace, ~5 ms of Redis time (50
-# steps blocked Redis ~27 ms on a 200k-key keyspace). A cycle over N keys takes N / 10k scrapes.
-SCAN_STEP_COUNT = 1000
-SCAN_MAX_STEPS = 10
+# SCAN steps of this COUNT (~0.1 ms each on a 200k-key keyspace) until the budget is spent, at most
+# SCAN_MAX_STEPS: a cycle over N keys takes about N / 2,000 scrapes.
+SCAN_STEP_COUNT = 200
+SCAN_MAX_STEPS = 50
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class SchedulerState:
     jobs: int | None  # items in all delayed:<ts> lists, from the last complete pass (None before one)
     jobs_as_of: float | None  # Redis time that pass completed
     overdue_timestamps: int  # exact
-    overdue_jobs: int  # exact up to MAX_OVERDUE_TIMESTAMPS overdue timestamps
+    overdue_jobs: int  # exact over the most overdue timestamps the budget covered (up to MAX_OVERDUE_TIMESTAMPS)
     oldest_overdue_at: float | None  # epoch the most overdue timestamp was due
     master_lock_held: bool
 
@@ -62,14 +67,14 @@ class DelayedJobCount:
     def add_command(self, pipe: Any, keys: Keys, overdue_cutoff: float) -> None:
         pipe.eval(
             READ_DELAYED, 1, keys.delayed_schedule, keys.delayed_list_prefix, math.floor(overdue_cutoff),
-            self._position, DELAYED_SLICE, MAX_OVERDUE_TIMESTAMPS,
+            self._position, DELAYED_SLICE, MAX_OVERDUE_TIMESTAMPS, LUA_BUDGET_MICROS,
         )  # fmt: skip
 
     def absorb(self, lock_replies: list[Any], reply: Any, redis_time: float) -> SchedulerState | None:
         """None when the read failed (e.g. a wrong key type); the caller counts it as malformed."""
-        if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) != 6:
+        if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) != 7:
             return None
-        timestamps, jobs, sliced, overdue, overdue_jobs, oldest = (int(value) for value in reply)
+        timestamps, jobs, sliced, overdue, overdue_jobs, oldest, _ = (int(value) for value in reply)
         self._partial += jobs
         self._position += sliced
         if self._position >= timestamps:  # pass complete (an empty schedule completes at once)
@@ -102,7 +107,7 @@ class RetryCounterScan:
     Memory: the names of the keys found in the current cycle (one per job mid-retry).
 
     The count published is the one of the last complete cycle, so it can lag by the time a cycle takes
-    (keyspace size / ~10k keys per scrape); `as_of` says how old it is.
+    (keyspace size / ~2k keys per scrape); `as_of` says how old it is.
     """
 
     def __init__(self) -> None:
@@ -111,7 +116,9 @@ class RetryCounterScan:
         self._last: RetryCount = RetryCount(None, None)
 
     def add_command(self, pipe: Any, keys: Keys) -> None:
-        pipe.eval(SCAN_COUNT, 0, self._cursor, keys.retry_counter_pattern, SCAN_STEP_COUNT, SCAN_MAX_STEPS)
+        pipe.eval(
+            SCAN_COUNT, 0, self._cursor, keys.retry_counter_pattern, SCAN_STEP_COUNT, SCAN_MAX_STEPS, LUA_BUDGET_MICROS
+        )
 
     def absorb(self, reply: Any, redis_time: float) -> RetryCount:
         if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) != 2:

@@ -7,6 +7,7 @@ snapshot can be built by hand in a test. The helper functions here answer Resque
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -121,12 +122,12 @@ def parse_worker_id(worker_id: str) -> tuple[str, str, tuple[str, ...]] | None:
     return host, pid, queues
 
 
-_WILDCARDS = frozenset("*?{}[]")
+_WILDCARD = re.compile(r"[*?{}\[\]]")
 
 
 def has_wildcards(worker_queues: Iterable[str]) -> bool:
     """Resque's `@has_dynamic_queues`: any wildcard character anywhere in the worker's queue list."""
-    return any(ch in _WILDCARDS for entry in worker_queues for ch in entry)
+    return any(_WILDCARD.search(entry) for entry in worker_queues)
 
 
 def expand_worker_queues(worker_queues: Iterable[str], known_queues: Iterable[str]) -> list[str]:

@@ -21,6 +21,7 @@ from ..config.thresholds import Thresholds
 from ..metrics.families import Reading
 from ..resque.datastore import DataStore
 from ..resque.snapshot import Snapshot
+from ..resque.turns import TURNS
 from .states import ResqueStates
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,11 @@ class Scraper:
         return readings
 
     def _timed_read(self, target: Target) -> tuple[Snapshot, float]:
+        """The read and its duration, less the time it waited for other Resques' decoding (turns.py)."""
+        TURNS.waited()
         began = self._clock()
         snapshot = target.datastore.read_snapshot()
-        return snapshot, self._clock() - began
+        return snapshot, max(0.0, self._clock() - began - TURNS.waited())
 
     def _collect(
         self, target: Target, future: Future[tuple[Snapshot, float]], remaining: float, start: float

@@ -1,12 +1,12 @@
-"""The exporter's HTTP endpoints, in-process (FastAPI TestClient) against a real redis-server."""
+"""The exporter's HTTP endpoints, in-process (httpx over WSGI) against a real redis-server."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
-from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from resque_exporter.http.exporter_app import create_exporter_app, scrape_budget
@@ -16,9 +16,11 @@ from resque_exporter.scrape.scraper import Scraper, Target
 
 from support.redis_server import free_port
 
+AppClient = httpx.Client
+
 
 @pytest.fixture
-def app_client(redis_client: redis.Redis, redis_url: str) -> Iterator[TestClient]:
+def app_client(redis_client: redis.Redis, redis_url: str) -> Iterator[AppClient]:
     redis_client.sadd("resque:queues", "mailers")
     redis_client.rpush("resque:queue:mailers", '{"class":"MailJob","args":[]}')
     dead_url = f"redis://127.0.0.1:{free_port()}/0"
@@ -29,7 +31,7 @@ def app_client(redis_client: redis.Redis, redis_url: str) -> Iterator[TestClient
         ]
     )
     app = create_exporter_app(scraper, {"main": "redis://127.0.0.1 namespace=resque", "dead": "<dead>"})
-    with TestClient(app) as client:
+    with AppClient(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as client:
         yield client
     scraper.close()
 
@@ -46,7 +48,7 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
-def test_metrics_is_200_with_a_dead_resque_beside_a_live_one(app_client: TestClient) -> None:
+def test_metrics_is_200_with_a_dead_resque_beside_a_live_one(app_client: AppClient) -> None:
     response = app_client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -59,31 +61,31 @@ def test_metrics_is_200_with_a_dead_resque_beside_a_live_one(app_client: TestCli
     assert any(name == "process_resident_memory_bytes" for name, _ in got)
 
 
-def test_error_text_never_reaches_labels(app_client: TestClient) -> None:
+def test_error_text_never_reaches_labels(app_client: AppClient) -> None:
     text = app_client.get("/metrics").text
     assert "Connection refused" not in text and "Error" not in text
 
 
-def test_openmetrics_is_negotiated(app_client: TestClient) -> None:
+def test_openmetrics_is_negotiated(app_client: AppClient) -> None:
     response = app_client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/openmetrics-text")
     assert response.text.endswith("# EOF\n")
 
 
-def test_landing_page_links_metrics_and_lists_resques(app_client: TestClient) -> None:
+def test_landing_page_links_metrics_and_lists_resques(app_client: AppClient) -> None:
     response = app_client.get("/")
     assert response.status_code == 200
     assert 'href="/metrics"' in response.text
     assert "main" in response.text and "dead" in response.text
 
 
-def test_health(app_client: TestClient) -> None:
+def test_health(app_client: AppClient) -> None:
     assert app_client.get("/-/healthy").text == "Healthy\n"
     assert app_client.get("/-/ready").status_code == 200
 
 
-def test_unknown_path_is_404(app_client: TestClient) -> None:
+def test_unknown_path_is_404(app_client: AppClient) -> None:
     assert app_client.get("/nope").status_code == 404
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
-from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from resque_exporter.http.exporter_app import create_exporter_app
@@ -17,11 +17,13 @@ from resque_exporter.scrape.scraper import Scraper, Target
 
 from support.redis_server import free_port
 
+AppClient = httpx.Client
+
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
-def client(redis_client: redis.Redis, redis_url: str) -> Iterator[TestClient]:
+def client(redis_client: redis.Redis, redis_url: str) -> Iterator[AppClient]:
     redis_client.sadd("resque:queues", "mailers")
     redis_client.rpush("resque:queue:mailers", '{"class":"MailJob","args":[]}', '{"class":"MailJob","args":[]}')
     dead_url = f"redis://127.0.0.1:{free_port()}/0"
@@ -33,7 +35,8 @@ def client(redis_client: redis.Redis, redis_url: str) -> Iterator[TestClient]:
             ]
         )
     )
-    with TestClient(create_exporter_app(runtime, enable_lifecycle=True)) as test_client:
+    app = create_exporter_app(runtime, enable_lifecycle=True)
+    with AppClient(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as test_client:
         yield test_client
     runtime.close()
 
@@ -50,7 +53,7 @@ def resques_in(got: Samples) -> set[str]:
     return {value for _, labels in got for key, value in labels if key == "resque"}
 
 
-def test_probe_returns_only_that_resque_and_no_exporter_metrics(client: TestClient) -> None:
+def test_probe_returns_only_that_resque_and_no_exporter_metrics(client: AppClient) -> None:
     response = client.get("/probe", params={"target": "live"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -62,7 +65,7 @@ def test_probe_returns_only_that_resque_and_no_exporter_metrics(client: TestClie
     assert own == set(), "the exporter's own metrics (build info, errors, process_*) belong on /metrics only"
 
 
-def test_probe_of_a_dead_resque_is_200_with_up_0(client: TestClient) -> None:
+def test_probe_of_a_dead_resque_is_200_with_up_0(client: AppClient) -> None:
     response = client.get("/probe", params={"target": "dead"})
     assert response.status_code == 200
     got = samples(response.text)
@@ -71,7 +74,7 @@ def test_probe_of_a_dead_resque_is_200_with_up_0(client: TestClient) -> None:
     assert resques_in(got) == {"dead"}
 
 
-def test_probe_honours_the_scrape_timeout_header(client: TestClient) -> None:
+def test_probe_honours_the_scrape_timeout_header(client: AppClient) -> None:
     response = client.get(
         "/probe", params={"target": "live"}, headers={"X-Prometheus-Scrape-Timeout-Seconds": "0.000001"}
     )
@@ -79,7 +82,7 @@ def test_probe_honours_the_scrape_timeout_header(client: TestClient) -> None:
     assert samples(response.text)[("resque_up", frozenset({("resque", "live")}))] == 1
 
 
-def test_probe_speaks_openmetrics_when_asked(client: TestClient) -> None:
+def test_probe_speaks_openmetrics_when_asked(client: AppClient) -> None:
     response = client.get(
         "/probe", params={"target": "live"}, headers={"Accept": "application/openmetrics-text; version=1.0.0"}
     )
@@ -87,7 +90,7 @@ def test_probe_speaks_openmetrics_when_asked(client: TestClient) -> None:
     assert response.text.endswith("# EOF\n")
 
 
-def test_unknown_target_is_400_naming_the_known_ones(client: TestClient) -> None:
+def test_unknown_target_is_400_naming_the_known_ones(client: AppClient) -> None:
     response = client.get("/probe", params={"target": "nope"})
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/plain")
@@ -95,21 +98,21 @@ def test_unknown_target_is_400_naming_the_known_ones(client: TestClient) -> None
     assert "known targets: live, dead" in response.text
 
 
-def test_unknown_target_echo_is_capped(client: TestClient) -> None:
+def test_unknown_target_echo_is_capped(client: AppClient) -> None:
     response = client.get("/probe", params={"target": "x" * 10_000})
     assert response.status_code == 400
     assert len(response.text) < 300
 
 
 @pytest.mark.parametrize("query", ["", "?target="])
-def test_missing_target_is_400(client: TestClient, query: str) -> None:
+def test_missing_target_is_400(client: AppClient, query: str) -> None:
     response = client.get(f"/probe{query}")
     assert response.status_code == 400
     assert "missing ?target=" in response.text
     assert "known targets: live, dead" in response.text
 
 
-def test_metrics_still_serves_every_resque_and_the_exporters_own(client: TestClient) -> None:
+def test_metrics_still_serves_every_resque_and_the_exporters_own(client: AppClient) -> None:
     client.get("/probe", params={"target": "dead"})
     got = samples(client.get("/metrics").text)
     assert resques_in(got) == {"live", "dead"}
@@ -123,20 +126,20 @@ def test_metrics_still_serves_every_resque_and_the_exporters_own(client: TestCli
     assert any(name == "process_resident_memory_bytes" for name, _ in got)
 
 
-def test_landing_page_links_a_probe_per_resque(client: TestClient) -> None:
+def test_landing_page_links_a_probe_per_resque(client: AppClient) -> None:
     text = client.get("/").text
     assert "/probe?target=" in text
     assert 'href="/probe?target=live"' in text and 'href="/probe?target=dead"' in text
 
 
-def test_reload_without_a_config_file_is_400_and_get_is_405(client: TestClient) -> None:
+def test_reload_without_a_config_file_is_400_and_get_is_405(client: AppClient) -> None:
     response = client.post("/-/reload")
     assert response.status_code == 400
     assert "no config file to reload" in response.text
     assert client.get("/-/reload").status_code == 405
 
 
-def test_collect_exporter_serves_only_the_exporters_own_metrics(client: TestClient) -> None:
+def test_collect_exporter_serves_only_the_exporters_own_metrics(client: AppClient) -> None:
     """What the multi-target setup scrapes beside /probe: no per-Resque series twice."""
     got = samples(client.get("/metrics", params={"collect[]": "exporter"}).text)
     assert ("resque_exporter_build_info", frozenset({("version", "0.1.0")})) in got
@@ -147,12 +150,12 @@ def test_collect_exporter_serves_only_the_exporters_own_metrics(client: TestClie
     assert not [name for name, _ in resques_only if name.startswith(("resque_exporter_", "process_"))]
 
 
-def test_unknown_collect_is_400(client: TestClient) -> None:
+def test_unknown_collect_is_400(client: AppClient) -> None:
     response = client.get("/metrics", params={"collect[]": "bogus"})
     assert response.status_code == 400 and "known: resques, exporter" in response.text
 
 
-def test_landing_page_shows_each_resques_state_and_why_it_is_down(client: TestClient) -> None:
+def test_landing_page_shows_each_resques_state_and_why_it_is_down(client: AppClient) -> None:
     assert "not scraped yet" in client.get("/").text
     client.get("/metrics")
     text = client.get("/").text

@@ -68,7 +68,7 @@ def scrape(
     pipe = client.pipeline(transaction=True)
     scanner.add_commands(pipe, names, keys)
     replies = pipe.execute(raise_on_error=False) if len(pipe) else []
-    return scanner.absorb(replies, at)
+    return scanner.absorb(replies, at, client.lrange)
 
 
 def exact(client: redis.Redis, names: Sequence[str] = ("failed",), keys: Keys = KEYS) -> dict[Key, int]:

@@ -13,21 +13,34 @@
 -- ARGV[1]   "1": remove every element found; "0": keep it (optionally replaced)
 -- ARGV[2]   a sentinel unique to this call: found elements are LSET to it, then removed with one
 --           LREM (one scan for the whole batch instead of one per element)
--- ARGV[3..] 6 fields per edit: raw element, index as read (negative = from the tail), replacement
+-- ARGV[3]   microseconds (Redis TIME) after which no further edit is started: a call on a long list
+--           never keeps Redis from its workers for long; the caller sends the edits left in another call
+-- ARGV[4..] 6 fields per edit: raw element, index as read (negative = from the tail), replacement
 --           ("" = none), payload to RPUSH ("" = none), number of its queue key in KEYS, queue name
--- Returns one integer per edit: 1 applied, 0 gone.
+-- Returns one integer per edit: 1 applied, 0 gone, -1 not attempted (the budget was spent first).
 local list = KEYS[1]
 local remove = ARGV[1] == '1'
 local sentinel = ARGV[2]
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local deadline = now_us() + tonumber(ARGV[3])
 local stride = 6
-local count = (#ARGV - 2) / stride
+local count = (#ARGV - 3) / stride
 local length = redis.call('LLEN', list)
 local results = {}
 local shift = 0
 local removed = 0
 
 for i = 0, count - 1 do
-  local base = 3 + i * stride
+  if i > 0 and now_us() >= deadline then
+    for j = i, count - 1 do
+      results[j + 1] = -1
+    end
+    break
+  end
+  local base = 4 + i * stride
   local raw = ARGV[base]
   local hint = tonumber(ARGV[base + 1])
   if hint < 0 then
