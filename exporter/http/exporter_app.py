@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from .. import __version__
 from ..scrape.collector import ExporterCollector, ResqueCollector
+from ..scrape.gc_pause import gc_paused
 from ..scrape.runtime import NO_CONFIG_FILE, Runtime
 from ..scrape.scraper import Scraper
 from ..scrape.states import ResqueState
@@ -238,6 +239,7 @@ def _bad_request(message: str) -> Response:
 
 def _exposition(registry: CollectorRegistry, request: _Request) -> Response:
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-    if encoder is generate_latest:  # the default text format: the same bytes, written cheaper
-        return 200, content_type, generate_text(registry)
-    return 200, content_type, encoder(registry)
+    with gc_paused():
+        if encoder is generate_latest:  # the default text format: the same bytes, written cheaper
+            return 200, content_type, generate_text(registry)
+        return 200, content_type, encoder(registry)

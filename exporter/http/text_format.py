@@ -12,6 +12,7 @@ and explicit escaping schemes keep prometheus-client's encoders.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import cast
 
@@ -21,6 +22,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import escape_label_name, escape_metric_name
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
+
+from ..metrics.builders import RowFamily
 
 _float_text = cast("Callable[[float], str]", floatToGoString)  # Go's float formatting, as the client writes it
 _OM_SUFFIXES = ("_created", "_gsum", "_gcount")
@@ -38,7 +41,11 @@ class _One(Collector):
 def generate_text(registry: CollectorRegistry) -> bytes:
     """What `generate_latest(registry)` returns, for the default (underscores) escaping."""
     output: list[str] = []
+    texts = _Texts()
     for metric in registry.collect():
+        if isinstance(metric, RowFamily):
+            _rows(metric, output, texts)
+            continue
         if any(s.name.startswith(metric.name) and s.name[len(metric.name) :] in _OM_SUFFIXES for s in metric.samples):
             output.append(generate_latest(_One(metric)).decode("utf-8"))
             continue
@@ -46,11 +53,59 @@ def generate_text(registry: CollectorRegistry) -> bytes:
     return "".join(output).encode("utf-8")
 
 
-def _family(metric: Metric, output: list[str]) -> None:
+def _header(metric: Metric, output: list[str]) -> None:
     mname = metric.name + ("_total" if metric.type == "counter" else "_info" if metric.type == "info" else "")
     shown = escape_metric_name(mname)
     help_text = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
     output.append(f"# HELP {shown} {help_text}\n# TYPE {shown} {_TYPES.get(metric.type, metric.type)}\n")
+
+
+class _Texts:
+    """Label values and numbers already written in this exposition: queue names recur in a dozen families,
+    counts and flags in most series."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, str] = {}
+        self.values: dict[float, str] = {}
+
+    def label(self, value: str) -> str:
+        text = self.labels.get(value)
+        if text is None:
+            text = self.labels[value] = _escape(value)
+        return text
+
+    def value(self, value: float) -> str:
+        if value == 0.0 and math.copysign(1.0, value) < 0.0:
+            return _float_text(value)  # -0.0 would find 0.0's text
+        text = self.values.get(value)
+        if text is None:
+            text = _float_text(value)
+            if len(self.values) < 100_000:
+                self.values[value] = text
+        return text
+
+
+def _rows(metric: RowFamily, output: list[str], texts: _Texts) -> None:
+    """A row family: one %-template per family, its labels in the sorted order generate_latest writes."""
+    _header(metric, output)
+    names = metric.labelnames
+    order = sorted(range(len(names)), key=names.__getitem__)
+    if names:
+        pairs = ",".join(f'{escape_label_name(names[i])}="%s"' for i in order)
+        template = f"{escape_metric_name(metric.sample_name)}{{{pairs}}} %s\n"
+    else:
+        template = f"{escape_metric_name(metric.sample_name)} %s\n"
+    label, value = texts.label, texts.value
+    if len(order) == 2:  # the common (resque, queue) families
+        a, b = order
+        output += [template % (label(labels[a]), label(labels[b]), value(v)) for labels, v in metric.rows]
+    else:
+        for labels, v in metric.rows:
+            output.append(template % (*[label(labels[i]) for i in order], value(v)))
+
+
+def _family(metric: Metric, output: list[str]) -> None:
+    _header(metric, output)
     names: dict[str, str] = {}  # sample name -> escaped
     keys: dict[tuple[str, ...], list[tuple[str, str]]] = {}  # label names as stored -> sorted (name, escaped)
     for sample in metric.samples:

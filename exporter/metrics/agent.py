@@ -8,10 +8,10 @@ resque_agent_workers_unlabelled). Job classes are never a label here (the export
 
 from __future__ import annotations
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ..agent.state import AgentState, LocalWorker
-from .builders import counter, gauge
+from .builders import RowFamily, counter, gauge
 
 
 def agent_families(state: AgentState | None, max_worker_series: int) -> list[Metric]:
@@ -97,9 +97,7 @@ def agent_families(state: AgentState | None, max_worker_series: int) -> list[Met
     return families
 
 
-def _worker_series(
-    worker: LocalWorker, now: float, rss: GaugeMetricFamily, cpu: CounterMetricFamily, runtime: GaugeMetricFamily
-) -> None:
+def _worker_series(worker: LocalWorker, now: float, rss: RowFamily, cpu: RowFamily, runtime: RowFamily) -> None:
     assert worker.process is not None
     for role, facts in (("parent", worker.process.parent), ("child", worker.process.child)):
         if facts is None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from ..resque.failure_scan import FailureBreakdown
+from .builders import gauge
 
 ENTRIES_HELP = (
     "Entries in the failure lists by queue, job class (ActiveJob's job_class unwrapped), exception and "
@@ -34,11 +35,9 @@ COMPLETE_HELP = (
 
 def failure_families(items: Iterable[tuple[str, FailureBreakdown | None, float]]) -> list[Metric]:
     """One family per name across every Resque: (resque name, breakdown or None if not read, Redis time)."""
-    entries = GaugeMetricFamily(
-        "resque_failure_entries", ENTRIES_HELP, labels=["resque", "queue", "class", "exception", "retried"]
-    )
-    age = GaugeMetricFamily("resque_failure_breakdown_age_seconds", AGE_HELP, labels=["resque"])
-    complete = GaugeMetricFamily("resque_failure_breakdown_complete", COMPLETE_HELP, labels=["resque"])
+    entries = gauge("resque_failure_entries", ENTRIES_HELP, "queue", "class", "exception", "retried")
+    age = gauge("resque_failure_breakdown_age_seconds", AGE_HELP)
+    complete = gauge("resque_failure_breakdown_complete", COMPLETE_HELP)
     for resque, breakdown, redis_time in items:
         if breakdown is None:
             continue

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
+from .builders import gauge
 from .reading import Reading
 
 _PER_QUEUE = {
@@ -49,8 +50,8 @@ def threshold_families(readings: Iterable[Reading]) -> list[Metric]:
     series with `queue` as well. The shipped rules compare with the queue's own series, or else the
     Resque's (PromQL `or`), so a Resque with 1,000 queues and no overrides costs 3 series, not 3,000.
     """
-    per_queue = {field: GaugeMetricFamily(n, h, labels=["resque", "queue"]) for field, (n, h) in _PER_QUEUE.items()}
-    per_resque = {field: GaugeMetricFamily(n, h, labels=["resque"]) for field, (n, h) in _PER_RESQUE.items()}
+    per_queue = {field: gauge(n, h, "queue") for field, (n, h) in _PER_QUEUE.items()}
+    per_resque = {field: gauge(n, h) for field, (n, h) in _PER_RESQUE.items()}
     for reading in readings:
         if reading.snapshot is None or reading.thresholds is None:
             continue

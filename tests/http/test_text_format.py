@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector, Summary
@@ -13,6 +14,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from resque_exporter.http.text_format import generate_text
+from resque_exporter.metrics.builders import counter, gauge
 
 from support.metric_samples import registry_for, sample_readings
 
@@ -88,3 +90,47 @@ def test_generated_families_are_identical(families: list[tuple[str, list[tuple[s
         metrics.append(family)
     registry = registry_of(metrics)
     assert generate_text(registry) == generate_latest(registry)
+
+
+label_names = st.lists(st.sampled_from(["queue", "class", "zeta", "alpha", "le_x"]), max_size=3, unique=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), label_names, st.lists(st.tuples(st.lists(label_values, min_size=4), values))),
+        max_size=4,
+    )
+)
+def test_row_families_write_what_the_stock_families_write(
+    families: list[tuple[bool, list[str], list[tuple[list[str], float]]]],
+) -> None:
+    """A RowFamily is written (and sampled) exactly like the Gauge/CounterMetricFamily it stands for."""
+    rows: list[Metric] = []
+    stock: list[Metric] = []
+    for n, (is_counter, labels, samples) in enumerate(families):
+        name, names = f"fam_{n}", ["resque", *labels]
+        row = counter(name, "Help \\ text.", *labels) if is_counter else gauge(name, "Help \\ text.", *labels)
+        kind = CounterMetricFamily if is_counter else GaugeMetricFamily
+        plain = kind(name, "Help \\ text.", labels=names)
+        for values_, value in samples:
+            row.add_metric(values_[: len(names)], value)
+            plain.add_metric(values_[: len(names)], value)
+        rows.append(row)
+        stock.append(plain)
+    assert generate_text(registry_of(rows)) == generate_latest(registry_of(stock))
+    assert [m.samples for m in rows] == [m.samples for m in stock]
+
+
+def test_cached_numbers_keep_the_sign_of_zero_and_nan() -> None:
+    row, plain = gauge("z", "Z.", "queue"), GaugeMetricFamily("z", "Z.", labels=["resque", "queue"])
+    for n, value in enumerate([0.0, -0.0, 0.0, float("nan"), float("nan"), 1, 1.0, -0.0]):
+        row.add_metric(["r", f"q{n}"], value)
+        plain.add_metric(["r", f"q{n}"], value)
+    assert generate_text(registry_of([row])) == generate_latest(registry_of([plain]))
+    assert b'queue="q1",resque="r"} -0.0' in generate_text(registry_of([row]))
+
+
+def test_a_row_with_the_wrong_number_of_labels_is_refused() -> None:
+    with pytest.raises(ValueError, match="labels"):
+        gauge("z", "Z.", "queue").add_metric(["only-the-resque"], 1.0)
