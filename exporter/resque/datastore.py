@@ -1,12 +1,13 @@
 """DataStore: the only code that reads Resque's data out of Redis.
 
-A snapshot costs four round trips whatever the number of queues and workers: a MULTI/EXEC reading the
-membership sets, counters, heartbeats, flags, INFO and Redis TIME; a MULTI/EXEC reading every queue's
-length and head item, every worker's current job (one MGET), every failure list's length and the next
-slice of the failure breakdown; then resque-scheduler's delayed jobs and a slice of the resque-retry
-SCAN, one time-budgeted EVAL each in a round trip of its own, so that no command or transaction the
-exporter sends keeps Redis from its workers for more than about a millisecond. While the failure
-breakdown catches up with a long list, bounded LRANGE chunks follow in round trips of their own.
+A snapshot costs three round trips whatever the number of queues and workers: a MULTI/EXEC reading
+the membership sets, counters, heartbeats, flags, INFO and Redis TIME; a MULTI/EXEC reading every
+worker's current job (one MGET), every failure list's length and the next slice of the failure
+breakdown; then one pipeline, outside any MULTI, of read_queues.lua calls (every queue's length and
+head item, 256 queues a call), resque-scheduler's delayed jobs and a slice of the resque-retry SCAN,
+each call bounded or time-budgeted, so that no command or transaction the exporter sends keeps Redis
+from its workers for more than about a millisecond. While the failure breakdown catches up with a
+long list, bounded LRANGE chunks follow in round trips of their own.
 Never KEYS, never a round trip per queue or per worker.
 Records Resque would never write (wrong key types, bad JSON, bad times) are counted by kind in
 `Snapshot.malformed` and skipped, never raised.
@@ -18,7 +19,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -29,7 +30,7 @@ from .keys import FAILED_LIST, Keys
 from .mutations import RemediationMixin
 from .plugins import DelayedJobCount, RetryCounterScan, add_scheduler_lock_reads
 from .queue_heads import QueueHeadTracker
-from .queue_reads import EVAL_REFUSED, chunked_queue_reads, plain_queue_reads
+from .queue_reads import add_queue_chunks, eval_refused, plain_queue_reads, queue_chunk_replies
 from .queue_reads import execute as _execute
 from .snapshot import RedisInfo, Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
@@ -168,14 +169,10 @@ class DataStore(RemediationMixin):
         scan_start = len(second)
         self._failure_scanner.add_commands(second, [FAILED_LIST, *failed_list_names], k)
         replies = _execute(second)
-        queue_replies = None if queues_in_multi else chunked_queue_reads(self._client, k, queue_names)
+        # EVAL off (queues_in_multi): all None
+        queue_replies, delayed_reply, retry_reply = self._lua_reads(queue_names, redis_time - self._scheduler_grace)
         if queue_replies is None and not queues_in_multi:  # EVAL refused just now: read them the plain way
-            self._optional.discard("EVAL")
-            log.warning("resque namespace=%s: Redis refused EVAL; its metrics are off", k.namespace)
             queue_replies = plain_queue_reads(self._client, k, queue_names)
-        overdue_cutoff = redis_time - self._scheduler_grace
-        delayed_reply = self._lua_read(lambda pipe: self._delayed.add_command(pipe, k, overdue_cutoff))
-        retry_reply = self._lua_read(lambda pipe: self._retry_scan.add_command(pipe, k))
 
         position = 0
         if queue_replies is None:  # read inside the MULTI
@@ -240,18 +237,25 @@ class DataStore(RemediationMixin):
         finally:
             TURNS.take()
 
-    def _lua_read(self, add_command: Callable[[Any], None]) -> Any:
-        """One budgeted EVAL in a round trip of its own; None when EVAL is off (refused once, off for good)."""
+    def _lua_reads(self, queue_names: Sequence[str], overdue_cutoff: float) -> tuple[list[Any] | None, Any, Any]:
+        """The queues' chunks, the delayed-jobs slice and the resque-retry SCAN slice: one pipeline, no MULTI.
+
+        Each call is bounded (a chunk ~0.3 ms, each plugin read time-budgeted), so Redis is never kept from
+        its workers for long, whatever the size. (queue replies, delayed reply, retry reply); all None when
+        EVAL is off (refused once, off for good).
+        """
         if "EVAL" not in self._optional:
-            return None
+            return None, None, None
         pipe = self._client.pipeline(transaction=False)
-        add_command(pipe)
-        reply = _execute(pipe)[0]
-        if isinstance(reply, redis.ResponseError) and EVAL_REFUSED.search(str(reply)):
+        chunks = add_queue_chunks(pipe, self.keys, queue_names)
+        self._delayed.add_command(pipe, self.keys, overdue_cutoff)
+        self._retry_scan.add_command(pipe, self.keys)
+        replies = _execute(pipe)
+        if eval_refused(replies):
             self._optional.discard("EVAL")
-            log.warning("resque namespace=%s: Redis refused EVAL; its metrics are off: %s", self.keys.namespace, reply)
-            return None
-        return reply
+            log.warning("resque namespace=%s: Redis refused EVAL; its metrics are off", self.keys.namespace)
+            return None, None, None
+        return queue_chunk_replies(replies[:chunks]), replies[chunks], replies[chunks + 1]
 
     def _queues(
         self, queue_names: Sequence[str], replies: Sequence[Any]

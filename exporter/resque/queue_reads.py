@@ -2,9 +2,9 @@
 
 Queues are read by read_queues.lua, a chunk of queues per call, outside any MULTI: two pipelined
 commands per queue cost the client ~25 us each (10,000 queues: half a second of CPU), and 20,000
-commands in one EXEC kept Redis from its workers for ~10 ms. A chunk is ~0.3 ms of Redis time, and
-Redis serves other clients between the chunks of one pipeline. Without EVAL, two plain commands per
-queue in a MULTI do the same.
+commands in one EXEC kept Redis from its workers for ~10 ms. A chunk is ~0.3 ms of Redis time; the
+DataStore sends the chunks in one pipeline with its time-budgeted plugin reads. Without EVAL, two
+plain commands per queue in a MULTI do the same.
 """
 
 from __future__ import annotations
@@ -35,24 +35,29 @@ def execute(pipeline: Any) -> list[Any]:
     return result
 
 
-def chunked_queue_reads(client: redis.Redis, keys: Keys, queue_names: Sequence[str]) -> list[Any] | None:
-    """[length, head, length, head, ...] in `queue_names` order, errors as exceptions like a pipeline's,
-    all chunks in one round trip; None when Redis refuses EVAL."""
-    if not queue_names:
-        return []
-    pipe = client.pipeline(transaction=False)
+def add_queue_chunks(pipe: Any, keys: Keys, queue_names: Sequence[str]) -> int:
+    """Queue the read_queues.lua calls for `queue_names` on a non-transactional pipeline; how many."""
     for start in range(0, len(queue_names), QUEUE_CHUNK):
         chunk = [keys.queue(q) for q in queue_names[start : start + QUEUE_CHUNK]]
         pipe.eval(READ_QUEUES, len(chunk), *chunk)
+    return -(-len(queue_names) // QUEUE_CHUNK)
+
+
+def queue_chunk_replies(replies: Sequence[Any]) -> list[Any]:
+    """[length, head, length, head, ...] from add_queue_chunks' replies, a key that is no list as WRONGTYPE
+    (like a plain pipeline's); any other error is raised: not a refusal, not a data problem."""
     flat: list[Any] = []
-    for reply in execute(pipe):
-        if isinstance(reply, redis.ResponseError) and EVAL_REFUSED.search(str(reply)):
-            return None
+    for reply in replies:
         if isinstance(reply, Exception):
-            raise reply  # not a refusal, not a data problem (the script catches WRONGTYPE): a real error
+            raise reply
         for length, head in zip(reply[0::2], reply[1::2], strict=True):
             flat += [WRONGTYPE, None] if length == -1 else [length, head]
     return flat
+
+
+def eval_refused(replies: Sequence[Any]) -> bool:
+    """Whether Redis refused EVAL itself in these replies (then every EVAL of the read was refused)."""
+    return any(isinstance(reply, redis.ResponseError) and EVAL_REFUSED.search(str(reply)) for reply in replies)
 
 
 def plain_queue_reads(client: redis.Redis, keys: Keys, queue_names: Sequence[str]) -> list[Any]:
