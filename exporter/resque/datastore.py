@@ -32,10 +32,11 @@ from .plugins import DelayedJobCount, RetryCounterScan, add_scheduler_lock_reads
 from .queue_heads import QueueHeadTracker
 from .queue_reads import add_queue_chunks, eval_refused, plain_queue_reads, queue_chunk_replies
 from .queue_reads import execute as _execute
+from .read_keys import EncodedKeys
 from .snapshot import RedisInfo, Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
 from .turns import TURNS
-from .writer_reads import decode_worker_record, ping_keys, read_zset_queues
+from .writer_reads import decode_worker_record, read_zset_queues
 from .writers import Writer, WriterDetector, WriterSetting, ping_time, worker_id_marks
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class DataStore(RemediationMixin):
         self._delayed = DelayedJobCount()
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
         self._writer = WriterDetector(writer)
+        self._encoded = EncodedKeys(self.keys)
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
         # Overlapping scrapes of one Resque (two Prometheus servers, a read that overran its timeout)
         # would interleave the incremental trackers' state; reads of one Resque take turns instead.
@@ -160,10 +162,8 @@ class DataStore(RemediationMixin):
         for queue in queue_names if queues_in_multi else ():
             second.llen(k.queue(queue))
             second.lindex(k.queue(queue), 0)
-        parsed_ids = [parse_worker_id(worker_id) for worker_id in worker_ids]
         if worker_ids:  # job records, then node-resque's ping keys (other-writers.md §4), in one MGET
-            host_pids = [(p[0], p[1]) if p is not None else None for p in parsed_ids]
-            second.mget([k.worker(worker_id) for worker_id in worker_ids] + ping_keys(k, host_pids))
+            second.mget(self._encoded.worker_jobs_and_pings(worker_ids))
         for list_name in failed_list_names:
             second.llen(k.failed_list(list_name))
         scan_start = len(second)
@@ -247,7 +247,7 @@ class DataStore(RemediationMixin):
         if "EVAL" not in self._optional:
             return None, None, None
         pipe = self._client.pipeline(transaction=False)
-        chunks = add_queue_chunks(pipe, self.keys, queue_names)
+        chunks = add_queue_chunks(pipe, self._encoded.queues(queue_names))
         self._delayed.add_command(pipe, self.keys, overdue_cutoff)
         self._retry_scan.add_command(pipe, self.keys)
         replies = _execute(pipe)

@@ -193,6 +193,7 @@ class FailureScanner:
         self._fetch: Fetch | None = None
         self._deadline = 0.0
         self._last = FailureBreakdown({}, 0, False, None, 0)
+        self._capped: tuple[dict[Key, int], dict[Key, int]] = ({}, {})  # the last counts and their capped form
         # Two scrapes of one Resque can overlap (two Prometheus servers, an overrun read): each thread keeps
         # its own plan, state changes are serialised, and a plan made before another scrape's absorb is dropped.
         self._lock = threading.Lock()
@@ -385,4 +386,6 @@ class FailureScanner:
                 complete = False
             if as_of is not None:
                 as_of = min(as_of, scan.caught_up_at)
-        return FailureBreakdown(cap_counts(counts, self.caps), accounted, complete, as_of, malformed, malformed_lists)
+        if counts != self._capped[0]:  # most scrapes find the same counts: fold them only when they change
+            self._capped = (counts, cap_counts(counts, self.caps))
+        return FailureBreakdown(self._capped[1], accounted, complete, as_of, malformed, malformed_lists)

@@ -35,12 +35,12 @@ def execute(pipeline: Any) -> list[Any]:
     return result
 
 
-def add_queue_chunks(pipe: Any, keys: Keys, queue_names: Sequence[str]) -> int:
-    """Queue the read_queues.lua calls for `queue_names` on a non-transactional pipeline; how many."""
-    for start in range(0, len(queue_names), QUEUE_CHUNK):
-        chunk = [keys.queue(q) for q in queue_names[start : start + QUEUE_CHUNK]]
+def add_queue_chunks(pipe: Any, queue_keys: Sequence[bytes]) -> int:
+    """Queue the read_queues.lua calls for these `queue:<name>` keys on a non-transactional pipeline; how many."""
+    for start in range(0, len(queue_keys), QUEUE_CHUNK):
+        chunk = queue_keys[start : start + QUEUE_CHUNK]
         pipe.eval(READ_QUEUES, len(chunk), *chunk)
-    return -(-len(queue_names) // QUEUE_CHUNK)
+    return -(-len(queue_keys) // QUEUE_CHUNK)
 
 
 def queue_chunk_replies(replies: Sequence[Any]) -> list[Any]:

@@ -30,3 +30,26 @@ def test_unchanged_bad_records_are_counted_at_every_scrape_and_changes_are_seen(
     assert "heartbeat" not in snapshot.malformed and snapshot.heartbeats["other:2:mailers"] is not None
     job = snapshot.workers[0].job
     assert job is not None and job.queue == "mailers" and job.run_at is not None
+
+
+def test_workers_and_queues_that_come_and_go_are_read_with_their_own_keys(redis_client: redis.Redis) -> None:
+    """The encoded key names (read_keys.py) follow the worker and queue sets from one scrape to the next."""
+    writer = ResqueWriter(redis_client)
+    first = writer.register_worker(1, ["mailers"])
+    writer.enqueue("mailers", "MailJob", [1])
+    store = DataStore(redis_client)
+    snapshot = store.read_snapshot()
+    assert snapshot.queues == {"mailers": 1} and [w.working for w in snapshot.workers] == [False]
+    second = writer.register_worker(2, ["reports"])
+    writer.enqueue("reports", "ReportJob", [2])
+    writer.enqueue("reports", "ReportJob", [3])
+    assert writer.start_job(second) is not None
+    snapshot = store.read_snapshot()
+    assert snapshot.queues == {"mailers": 1, "reports": 1}
+    working = {w.id: w.job.queue if w.job else None for w in snapshot.workers}
+    assert working == {first: None, second: "reports"}
+    writer.unregister_worker(first)
+    redis_client.srem("resque:queues", "mailers")
+    snapshot = store.read_snapshot()
+    assert snapshot.queues == {"reports": 1} and [w.id for w in snapshot.workers] == [second]
+    assert snapshot.workers[0].job is not None and snapshot.workers[0].job.job_class == "ReportJob"
