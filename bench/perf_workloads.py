@@ -10,7 +10,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from bench_support import HOST, SetupError
 from bulk_retry_bench import seed as seed_bulk
 from bulk_retry_bench import verify as verify_bulk
 from scale_bench import seed_delayed, seed_failed
+from scrape_bench import Scale
 
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
@@ -29,27 +29,12 @@ Check = Callable[..., None]
 CATCH_UP_SCRAPES = 20  # 5 minutes of scrapes at a 15 s interval
 
 
-@dataclass(frozen=True)
-class Size:
-    queues: int
-    jobs: int
-    workers: int
-    busy: int
-    failed: int
-
-    def describe(self) -> str:
-        return (
-            f"{self.queues:,} queues x {self.jobs} jobs, {self.workers:,} workers / {self.busy:,} busy, "
-            f"{self.failed:,} failed"
-        )
+SIZE_S = Scale(200, 50, 300, 150, 1000)
+SMALL = Scale(20, 10, 30, 15, 100)
+LARGE = Scale(10_000, 2, 5000, 2500, 1000)
 
 
-SIZE_S = Size(200, 50, 300, 150, 1000)
-SMALL = Size(20, 10, 30, 15, 100)
-LARGE = Size(10_000, 2, 5000, 2500, 1000)
-
-
-def seed_namespace(client: redis.Redis, namespace: str, size: Size) -> None:
+def seed_namespace(client: redis.Redis, namespace: str, size: Scale) -> None:
     """Workers each listening on one queue; failures and busy workers made the real way; then the jobs."""
     writer = ResqueWriter(client, namespace, hostname="bench-host")
     keys = Keys(namespace)
