@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from resque_exporter.scrape import gc_pause
 from resque_exporter.scrape.gc_pause import gc_paused
 
 
@@ -60,3 +61,24 @@ def test_resumed_when_the_scrape_raises() -> None:
     with pytest.raises(RuntimeError), gc_paused():
         raise RuntimeError("redis went away")
     assert gc.isenabled()
+
+
+def test_scrapes_that_overlap_without_end_still_collect_now_and_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    gc.enable()
+    collections: list[int] = []
+    monkeypatch.setattr(gc_pause, "MAX_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collections.append(generation) or 0)
+    with gc_paused():
+        with gc_paused():  # began while paused longer than MAX_PAUSE_SECONDS: collects once
+            assert not gc.isenabled()
+        assert collections == [2]
+    assert gc.isenabled()
+
+
+def test_a_short_overlap_does_not_collect(monkeypatch: pytest.MonkeyPatch) -> None:
+    gc.enable()
+    collections: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collections.append(generation) or 0)
+    with gc_paused(), gc_paused():
+        pass
+    assert collections == []
