@@ -19,14 +19,17 @@ import redis
 from ..actions import RemediationService
 from ..config.pages import PageSettings
 from ..config.thresholds import Thresholds
-from ..resque.failure_groups import FailureGroupIndex, FailureGroupsView
+from ..resque.failure_groups import FailureGroupIndex, FailureGroupsView, read_sample
+from ..resque.mutations import FailedEntry
 from ..resque.snapshot import Snapshot
+from .failures import Filters
 
 log = logging.getLogger(__name__)
 
 RATIO_WINDOW_SECONDS = 600.0  # the failure-ratio alert's window (resque:failure_ratio:rate10m)
 _MIN_RATIO_SPAN_SECONDS = 60.0
 MAX_PARALLEL_READS = 8
+MAX_SAMPLES = 60  # sample entries shown on the failures page
 MAX_CATCH_UP_READS = 10_000  # a bound, never reached in practice: each read advances every list by a budget
 
 
@@ -183,3 +186,29 @@ class PagesData:
             return None
         processed, failed = p1 - p0, f1 - f0
         return FailureRatio(failed / processed if processed else 0.0, t1 - t0, failed, processed)
+
+
+def failure_samples(
+    data: PagesData, filters: Filters, views: Mapping[str, FailureGroupsView | str]
+) -> dict[tuple[str, str, str, str], FailedEntry]:
+    """The newest entry of the first groups shown (message and backtrace), one LINDEX each (MAX_SAMPLES)."""
+    samples: dict[tuple[str, str, str, str], FailedEntry] = {}
+    budget = MAX_SAMPLES
+    for resque, view in views.items():
+        if isinstance(view, str):
+            continue
+        handle = data.service.handle(resque)
+        for group in view.groups:
+            if budget <= 0:
+                return samples
+            if not filters.matches(resque, group) or group.newest_index < 0:
+                continue
+            budget -= 1
+            try:
+                with handle.slots:
+                    entry = read_sample(handle.store, group)
+            except (redis.RedisError, OSError):  # a sample is optional; the group is shown without it
+                break
+            if entry is not None:
+                samples[(resque, group.list_name, group.job_class, group.exception)] = entry
+    return samples

@@ -8,7 +8,7 @@ session's POSTs are refused (403) by the service, which audits the attempt like 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,20 +20,19 @@ from prometheus_client import Counter
 from ..actions import ActionError, Invalid, Principal, Refused, TokenStore
 from ..actions.agent_actions import AgentActions
 from ..agent.protocol import AGENT_ACTIONS, SeenJob
-from ..resque.failure_groups import FailureGroupsView, GroupEntries, read_group_entries, read_sample
-from ..resque.mutations import FAILED_ACTIONS, FailedAction, FailedEntry, FailedFilter, UnknownFailureList
+from ..resque.failure_groups import FailureGroupsView, GroupEntries, read_group_entries
+from ..resque.mutations import FAILED_ACTIONS, FailedAction, FailedFilter, UnknownFailureList
 from .agent import missing_agent_items, outcome_lines, with_items
 from .attention import attention_context
-from .data import Down, PagesData, describe_error
+from .data import Down, PagesData, describe_error, failure_samples
 from .failures import Filters, failures_context
-from .render import SECURITY_HEADERS, Renderer
+from .render import Renderer
 from .resources import queues_context, scheduler_context, workers_context
-from .session import COOKIE, LOGIN_COOKIE, Session, SessionCodec, csrf_ok
+from .session import COOKIE, LOGIN_COOKIE, Session, SessionCodec, csrf_ok, safe_next, set_cookie
 
 log = logging.getLogger(__name__)
 
 STATUS = {"not_found": 404, "stale": 409, "refused": 409, "invalid": 422, "unavailable": 503, "forbidden": 403}
-MAX_SAMPLES = 60
 REFRESH_SECONDS = 15
 
 
@@ -90,15 +89,31 @@ def build_router(
     def known(resque: str | None) -> str | None:
         return resque if resque in data.names else None
 
-    async def posted(request: Request) -> tuple[Session | None, dict[str, str], Response | None]:
+    async def posted(request: Request) -> tuple[Session, dict[str, str]] | Response:
         """The session and form of a POST, or the refusal to send instead."""
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         session = session_of(request)
         if session is None:
-            return None, form, refuse(401, "no_session", "Your session has expired or you are not logged in.")
+            return refuse(401, "no_session", "Your session has expired or you are not logged in.")
         if not csrf_ok(session, form.get("csrf")):
-            return session, form, refuse(403, "csrf", "The form's CSRF token is missing or wrong. Reload the page.")
-        return session, form, None
+            return refuse(403, "csrf", "The form's CSRF token is missing or wrong. Reload the page.")
+        return session, form
+
+    def opened(request: Request, active: str, resque: str | None) -> tuple[str, PageContext] | Response:
+        """A per-Resque page's selected Resque (the first by default) and frame; else the login or a 404."""
+        session = session_of(request)
+        if session is None:
+            return to_login(request)
+        selected = known(resque) or (data.names[0] if data.names else None)
+        ctx = page(session, active, selected)
+        if selected is None:
+            return renderer.render("error.html", 404, title="No Resque", message="No Resque is configured.", page=ctx)
+        return selected, ctx
+
+    def done(session: Session, active: str, resque: str, lines: list[str], back: str, **shown: Any) -> Response:
+        """The result page of an action that went through (`title`, `ok` override "Done" and True)."""
+        shown = {"title": "Done", "ok": True, **shown}
+        return renderer.render("result.html", page=page(session, active, resque), lines=lines, back=back, **shown)
 
     def action_failed(session: Session, exc: ActionError, back: str) -> Response:
         return renderer.render(
@@ -115,8 +130,8 @@ def build_router(
     @router.get("/login")
     def login_form(request: Request, next: str = "") -> Response:
         token, cookie = codec.login_token()
-        response = renderer.render("login.html", csrf=token, next=_safe_next(next, base), error=None, page=None)
-        _set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base, https)
+        response = renderer.render("login.html", csrf=token, next=safe_next(next, base), error=None, page=None)
+        set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base, https)
         return response
 
     @router.post("/login")
@@ -128,22 +143,22 @@ def build_router(
         if principal is None:
             refused.labels("bad_token").inc()
             token, cookie = codec.login_token()
-            target = _safe_next(form.get("next", ""), base)
+            target = safe_next(form.get("next", ""), base)
             response = renderer.render("login.html", 401, csrf=token, next=target, error="Unknown token.", page=None)
-            _set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base, https)
+            set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, base, https)
             return response
         value, _ = codec.issue(principal)
-        redirect = RedirectResponse(_safe_next(form.get("next", ""), base), status_code=303)
-        _set_cookie(request, redirect, COOKIE, value, codec.max_age_seconds, base, https)
+        redirect = RedirectResponse(safe_next(form.get("next", ""), base), status_code=303)
+        set_cookie(request, redirect, COOKIE, value, codec.max_age_seconds, base, https)
         redirect.delete_cookie(LOGIN_COOKIE, path=base or "/")
         log.info("page login: %s (%s)", principal.name, principal.role)
         return redirect
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
-        _, _, refusal = await posted(request)
-        if refusal is not None:
-            return refusal
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
         response = RedirectResponse(f"{base}/login", status_code=303)
         response.delete_cookie(COOKIE, path=base or "/")
         return response
@@ -185,7 +200,7 @@ def build_router(
         for name in names:
             got = data.groups(name)
             views[name] = got.reason if isinstance(got, Down) else got
-        samples = _samples(data, filters, views)
+        samples = failure_samples(data, filters, views)
         detail = None
         if filters.is_group and selected and not isinstance(views.get(selected), str):
             flt = FailedFilter(job_class=filters.job_class, exception=filters.exception, queue=filters.queue)
@@ -210,13 +225,10 @@ def build_router(
 
     @router.get("/queues")
     def queues(request: Request, resque: str | None = None, queue: str | None = None) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
-        selected = known(resque) or (data.names[0] if data.names else None)
-        ctx = page(session, "queues", selected)
-        if selected is None:
-            return renderer.render("error.html", 404, title="No Resque", message="No Resque is configured.", page=ctx)
+        opening = opened(request, "queues", resque)
+        if isinstance(opening, Response):
+            return opening
+        selected, ctx = opening
         snap = data.snapshot(selected)
         if isinstance(snap, Down):
             return renderer.render("down.html", 503, page=ctx, reason=snap.reason)
@@ -234,13 +246,10 @@ def build_router(
     def workers(
         request: Request, resque: str | None = None, host: str | None = None, worker: str | None = None
     ) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
-        selected = known(resque) or (data.names[0] if data.names else None)
-        ctx = page(session, "workers", selected)
-        if selected is None:
-            return renderer.render("error.html", 404, title="No Resque", message="No Resque is configured.", page=ctx)
+        opening = opened(request, "workers", resque)
+        if isinstance(opening, Response):
+            return opening
+        selected, ctx = opening
         try:
             listing = service.list_workers(selected)
         except ActionError as exc:
@@ -254,13 +263,10 @@ def build_router(
 
     @router.get("/scheduler")
     def scheduler(request: Request, resque: str | None = None) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
-        selected = known(resque) or (data.names[0] if data.names else None)
-        ctx = page(session, "scheduler", selected)
-        if selected is None:
-            return renderer.render("error.html", 404, title="No Resque", message="No Resque is configured.", page=ctx)
+        opening = opened(request, "scheduler", resque)
+        if isinstance(opening, Response):
+            return opening
+        selected, ctx = opening
         snap = data.snapshot(selected)
         if isinstance(snap, Down):
             return renderer.render("down.html", 503, page=ctx, reason=snap.reason)
@@ -271,9 +277,10 @@ def build_router(
     # -- actions --------------------------------------------------------------------------------------
     @router.post("/failures/entry")
     async def failed_entry(request: Request) -> Response:
-        session, form, refusal = await posted(request)
-        if refusal is not None or session is None:
-            return refusal or Response(status_code=401)
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
         resque, action = form.get("resque", ""), form.get("action", "")
         back = form.get("back") or "/failures"
         if action not in FAILED_ACTIONS:
@@ -286,20 +293,19 @@ def build_router(
         except ActionError as exc:
             return action_failed(session, exc, back)
         data.invalidate(resque)
-        done = {"retry": "retried (kept, marked retried)", "retry_and_remove": "retried and removed",
+        what = {"retry": "retried (kept, marked retried)", "retry_and_remove": "retried and removed",
                 "remove": "removed"}[action]  # fmt: skip
-        lines = [f"Entry {result.entry.id} {done}."]
+        lines = [f"Entry {result.entry.id} {what}."]
         if result.entry.queue and action != "remove":
             lines.append(f"The job is back in queue {result.entry.queue}.")
-        return renderer.render(
-            "result.html", page=page(session, "failures", resque), title="Done", ok=True, lines=lines, back=back
-        )
+        return done(session, "failures", resque, lines, back)
 
     @router.post("/failures/bulk")
     async def failed_bulk(request: Request) -> Response:
-        session, form, refusal = await posted(request)
-        if refusal is not None or session is None:
-            return refusal or Response(status_code=401)
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
         resque, action = form.get("resque", ""), form.get("action", "")
         if action not in FAILED_ACTIONS:
             return refuse(422, "invalid", f"Unknown action {action!r}.", session)
@@ -324,13 +330,14 @@ def build_router(
         data.invalidate(resque)
         lines = [f"{len(outcome.changed):,} entries changed ({action.replace('_', ' ')})."]
         lines += [f"{n:,} skipped: {reason.replace('_', ' ')}." for reason, n in _reasons(outcome.skipped).items()]
-        return renderer.render("result.html", page=ctx, title="Done", ok=True, lines=lines, back=back)
+        return done(session, "failures", resque, lines, back)
 
     @router.post("/queues/remove")
     async def queued_remove(request: Request) -> Response:
-        session, form, refusal = await posted(request)
-        if refusal is not None or session is None:
-            return refusal or Response(status_code=401)
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
         resque, queue, job_id = form.get("resque", ""), form.get("queue", ""), form.get("id", "")
         back = form.get("back") or "/queues"
         try:
@@ -340,16 +347,14 @@ def build_router(
         lines = [f"Removed {len(removal.removed)} job(s) from queue {queue}."]
         if removal.missing:
             lines.append("The job was no longer in the queue (a worker took it, or someone removed it).")
-        return renderer.render(
-            "result.html", page=page(session, "queues", resque), title="Done", ok=bool(removal.removed),
-            lines=lines, back=back,
-        )  # fmt: skip
+        return done(session, "queues", resque, lines, back, ok=bool(removal.removed))
 
     @router.post("/workers/unregister")
     async def unregister(request: Request) -> Response:
-        session, form, refusal = await posted(request)
-        if refusal is not None or session is None:
-            return refusal or Response(status_code=401)
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
         resque, worker_id = form.get("resque", ""), form.get("worker", "")
         back = form.get("back") or "/workers"
         try:
@@ -360,16 +365,15 @@ def build_router(
         lines = [f"Worker {worker_id} unregistered."]
         if result.failure_id:
             lines.append(f"Its in-flight job was recorded as a failure ({result.exception}) in {result.failure_list}.")
-        return renderer.render(
-            "result.html", page=page(session, "workers", resque), title="Done", ok=True, lines=lines, back=back
-        )
+        return done(session, "workers", resque, lines, back)
 
     @router.post("/workers/agent")
     async def agent_action(request: Request) -> Response:
         """Kill job / stop / pause / resume through the agent on the worker's host (the API's code path)."""
-        session, form, refusal = await posted(request)
-        if refusal is not None or session is None:
-            return refusal or Response(status_code=401)
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
         resque, worker_id, action = form.get("resque", ""), form.get("worker", ""), form.get("action", "")
         back = form.get("back") or "/workers"
         if agent is None:
@@ -388,37 +392,9 @@ def build_router(
         data.invalidate(resque)
         happened, lines = outcome_lines(worker_id, outcome)
         title = "Done" if happened else ("Pending" if outcome.reply is None else "Nothing happened")
-        return renderer.render(
-            "result.html", page=page(session, "workers", resque), title=title, ok=happened, lines=lines, back=back
-        )
+        return done(session, "workers", resque, lines, back, title=title, ok=happened)
 
     return router
-
-
-def _samples(
-    data: PagesData, filters: Filters, views: Mapping[str, FailureGroupsView | str]
-) -> dict[tuple[str, str, str, str], FailedEntry]:
-    """The newest entry of the first groups shown (message and backtrace), one LINDEX each."""
-    samples: dict[tuple[str, str, str, str], FailedEntry] = {}
-    budget = MAX_SAMPLES
-    for resque, view in views.items():
-        if isinstance(view, str):
-            continue
-        handle = data.service.handle(resque)
-        for group in view.groups:
-            if budget <= 0:
-                return samples
-            if not filters.matches(resque, group) or group.newest_index < 0:
-                continue
-            budget -= 1
-            try:
-                with handle.slots:
-                    entry = read_sample(handle.store, group)
-            except (redis.RedisError, OSError):  # a sample is optional; the group is shown without it
-                break
-            if entry is not None:
-                samples[(resque, group.list_name, group.job_class, group.exception)] = entry
-    return samples
 
 
 def _reasons(skipped: Sequence[tuple[str, str]]) -> dict[str, int]:
@@ -440,29 +416,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except ValueError:
         return None
-
-
-def _safe_next(target: str, base: str) -> str:
-    """Only a path on this site (no scheme, no `//host`), so the login cannot redirect elsewhere."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return f"{base}/"
-    return target
-
-
-def _set_cookie(
-    request: Request, response: Response, name: str, value: str, max_age: int, base: str, https: bool
-) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path=base or "/",
-        httponly=True,
-        samesite="strict",
-        secure=https or request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
-    )
-    for header, header_value in SECURITY_HEADERS.items():
-        response.headers.setdefault(header, header_value)
 
 
 def _maybe(session: Session | None, data: PagesData) -> Any:

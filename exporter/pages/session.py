@@ -16,9 +16,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..actions import Principal
+from .render import SECURITY_HEADERS
 
 COOKIE = "resque_session"
 LOGIN_COOKIE = "resque_login"  # CSRF token of the login form itself (before any session exists)
@@ -76,3 +78,26 @@ class SessionCodec:
 
 def csrf_ok(session: Session, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(session.csrf, presented or "")
+
+
+def safe_next(target: str, base: str) -> str:
+    """Only a path on this site (no scheme, no `//host`), so the login cannot redirect elsewhere."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return f"{base}/"
+    return target
+
+
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int, base: str, https: bool
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=base or "/",
+        httponly=True,
+        samesite="strict",
+        secure=https or request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
+    )
+    for header, header_value in SECURITY_HEADERS.items():
+        response.headers.setdefault(header, header_value)
