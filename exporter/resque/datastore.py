@@ -82,6 +82,7 @@ class DataStore(RemediationMixin):
         self._writer = WriterDetector(writer)
         self._encoded = EncodedKeys(self.keys)
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
+        self._full = False  # the last read found Redis at maxmemory (it refused MULTI)
         # Overlapping scrapes of one Resque (two Prometheus servers, a read that overran its timeout)
         # would interleave the incremental trackers' state; reads of one Resque take turns instead.
         self._read_lock = threading.Lock()
@@ -96,11 +97,27 @@ class DataStore(RemediationMixin):
         INFO and EVAL are optional: a Redis that refuses them (renamed, ACL-denied, a Redis stand-in)
         aborts the whole MULTI, so the refused command is switched off for good and the read retried
         once. Their metrics are then absent instead of the whole Resque being down.
+
+        A Redis at maxmemory with `noeviction` refuses every command queued in a MULTI (and Lua without
+        the no-writes flag), while plain reads still work: that read is done again without transactions
+        and Lua, so the Resque stays readable, its memory metrics first, exactly when memory is the problem.
         """
         try:
             with self._read_lock:
                 TURNS.take()  # one Resque at a time (turns.py)
-                return self._read_snapshot()
+                try:
+                    snapshot = self._read_snapshot(transaction=True)
+                except redis.OutOfMemoryError as exc:
+                    if not self._full:
+                        log.warning(
+                            "resque namespace=%s: Redis is full, reading without MULTI: %s", self.keys.namespace, exc
+                        )
+                    self._full = True
+                    return self._read_snapshot(transaction=False)
+                if self._full:
+                    log.warning("resque namespace=%s: Redis has room again, reading with MULTI", self.keys.namespace)
+                self._full = False
+                return snapshot
         except redis.ResponseError as exc:
             TURNS.give()
             refused = _refused_optional_command(exc, self._optional)
@@ -114,11 +131,11 @@ class DataStore(RemediationMixin):
         finally:
             TURNS.give()
 
-    def _read_snapshot(self) -> Snapshot:
+    def _read_snapshot(self, *, transaction: bool) -> Snapshot:
         malformed: Counter[str] = Counter()
         k = self.keys
 
-        first = self._client.pipeline(transaction=True)
+        first = self._client.pipeline(transaction=transaction)
         first.time()
         first.smembers(k.queues)
         first.smembers(k.workers)
@@ -157,7 +174,7 @@ class DataStore(RemediationMixin):
         worker_ids = sorted(_members(workers_reply, malformed))
         failed_list_names = sorted(_members(failed_queues_reply, malformed) - {FAILED_LIST})
 
-        second = self._client.pipeline(transaction=True)
+        second = self._client.pipeline(transaction=transaction)
         queues_in_multi = "EVAL" not in self._optional  # else read in chunks by read_queues.lua
         for queue in queue_names if queues_in_multi else ():
             second.llen(k.queue(queue))
@@ -170,9 +187,10 @@ class DataStore(RemediationMixin):
         self._failure_scanner.add_commands(second, [FAILED_LIST, *failed_list_names], k)
         replies = _execute(second)
         # EVAL off (queues_in_multi): all None
-        queue_replies, delayed_reply, retry_reply = self._lua_reads(queue_names, redis_time - self._scheduler_grace)
-        if queue_replies is None and not queues_in_multi:  # EVAL refused just now: read them the plain way
-            queue_replies = plain_queue_reads(self._client, k, queue_names)
+        lua = self._lua_reads(queue_names, redis_time - self._scheduler_grace) if transaction else (None, None, None)
+        queue_replies, delayed_reply, retry_reply = lua
+        if queue_replies is None and not queues_in_multi:  # EVAL refused just now, or Redis is full
+            queue_replies = plain_queue_reads(self._client, k, queue_names, transaction=transaction)
 
         position = 0
         if queue_replies is None:  # read inside the MULTI
@@ -188,7 +206,7 @@ class DataStore(RemediationMixin):
             malformed["failed_entry"] += failures.malformed
 
         queues, heads, not_lists = self._queues(queue_names, queue_replies)
-        delayed_queues = read_zset_queues(self._client, k, not_lists, redis_time, malformed)
+        delayed_queues = read_zset_queues(self._client, k, not_lists, redis_time, malformed, transaction=transaction)
         queue_heads, bad_heads = self.queue_heads.observe(heads, redis_time, self._tz)
         malformed["queue_item"] += bad_heads
 

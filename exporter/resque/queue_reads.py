@@ -60,11 +60,13 @@ def eval_refused(replies: Sequence[Any]) -> bool:
     return any(isinstance(reply, redis.ResponseError) and EVAL_REFUSED.search(str(reply)) for reply in replies)
 
 
-def plain_queue_reads(client: redis.Redis, keys: Keys, queue_names: Sequence[str]) -> list[Any]:
-    """The same as two commands per queue in one MULTI/EXEC (for a Redis that refuses EVAL)."""
+def plain_queue_reads(
+    client: redis.Redis, keys: Keys, queue_names: Sequence[str], *, transaction: bool = True
+) -> list[Any]:
+    """The same as two commands per queue, in one MULTI/EXEC unless Redis is full (for a Redis that refuses EVAL)."""
     if not queue_names:
         return []
-    pipe = client.pipeline(transaction=True)
+    pipe = client.pipeline(transaction=transaction)
     for queue in queue_names:
         pipe.llen(keys.queue(queue))
         pipe.lindex(keys.queue(queue), 0)

@@ -59,12 +59,18 @@ def ping_keys(keys: Keys, parsed_ids: Sequence[tuple[str, str] | None]) -> list[
 
 
 def read_zset_queues(
-    client: redis.Redis, keys: Keys, names: Sequence[str], redis_time: float, malformed: Counter[str]
+    client: redis.Redis,
+    keys: Keys,
+    names: Sequence[str],
+    redis_time: float,
+    malformed: Counter[str],
+    *,
+    transaction: bool = True,
 ) -> dict[str, DelayedQueue]:
     """ZCARD and the due count of each queue whose key is not a list; keys of other types are malformed."""
     if not names:
         return {}
-    pipe = client.pipeline(transaction=True)
+    pipe = client.pipeline(transaction=transaction)  # not when Redis is full: it refuses MULTI then
     now_ms = int(redis_time * 1000)
     for name in names:
         pipe.zcard(keys.queue(name))
