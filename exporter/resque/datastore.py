@@ -16,7 +16,6 @@ Records Resque would never write (wrong key types, bad JSON, bad times) are coun
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,11 +32,21 @@ from .queue_heads import QueueHeadTracker
 from .queue_reads import add_queue_chunks, eval_refused, plain_queue_reads, queue_chunk_replies
 from .queue_reads import execute as _execute
 from .read_keys import EncodedKeys
-from .snapshot import RedisInfo, Snapshot, Worker, parse_worker_id
+from .replies import (
+    decode_text,
+    failed_list_lengths,
+    pause_flag,
+    ping_beats,
+    redis_info_of,
+    refused_optional_command,
+    set_members,
+    stat_counter,
+)
+from .snapshot import Snapshot, Worker, parse_worker_id
 from .timeformats import parse_time
 from .turns import TURNS
 from .writer_reads import decode_worker_record, read_zset_queues
-from .writers import Writer, WriterDetector, WriterSetting, ping_time, worker_id_marks
+from .writers import Writer, WriterDetector, WriterSetting, worker_id_marks
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +129,7 @@ class DataStore(RemediationMixin):
                 return snapshot
         except redis.ResponseError as exc:
             TURNS.give()
-            refused = _refused_optional_command(exc, self._optional)
+            refused = refused_optional_command(exc, self._optional)
             if refused is None:
                 raise
             self._optional.discard(refused)
@@ -169,10 +178,10 @@ class DataStore(RemediationMixin):
         seconds, micros = time_reply
         redis_time = float(seconds) + float(micros) / 1e6
 
-        queue_set = frozenset(_members(queues_reply, malformed))
+        queue_set = frozenset(set_members(queues_reply, malformed))
         queue_names = sorted(queue_set.union(self._declared_queues))
-        worker_ids = sorted(_members(workers_reply, malformed))
-        failed_list_names = sorted(_members(failed_queues_reply, malformed) - {FAILED_LIST})
+        worker_ids = sorted(set_members(workers_reply, malformed))
+        failed_list_names = sorted(set_members(failed_queues_reply, malformed) - {FAILED_LIST})
 
         second = self._client.pipeline(transaction=transaction)
         queues_in_multi = "EVAL" not in self._optional  # else read in chunks by read_queues.lua
@@ -222,9 +231,9 @@ class DataStore(RemediationMixin):
         workers = tuple(self._workers(worker_ids, worker_reply[: len(worker_ids)], malformed, marks))
         heartbeats = self._heartbeats(beats_reply, malformed)
         resque_beats = bool(heartbeats)
-        heartbeats.update(_pings(worker_ids, worker_reply[len(worker_ids) :], malformed, marks))
-        failed_lists = _failed_lists(failed_list_names, failed_len, list_replies, malformed)
-        processed_count, failed_count = _counter(processed, malformed), _counter(failed, malformed)
+        heartbeats.update(ping_beats(worker_ids, worker_reply[len(worker_ids) :], malformed, marks))
+        failed_lists = failed_list_lengths(failed_list_names, failed_len, list_replies, malformed)
+        processed_count, failed_count = stat_counter(processed, malformed), stat_counter(failed, malformed)
 
         return Snapshot(
             redis_time=redis_time,
@@ -237,8 +246,8 @@ class DataStore(RemediationMixin):
             malformed={kind: n for kind, n in malformed.items() if n},
             heartbeats=heartbeats,
             prune_interval_seconds=self._prune_interval,
-            paused=_is_paused(pause_reply),
-            redis=_redis_info(info_reply),
+            paused=pause_flag(pause_reply),
+            redis=redis_info_of(info_reply),
             queue_heads=queue_heads,
             scheduler=scheduler,
             retry=self._retry_scan.absorb(retry_reply, redis_time) if retry_reply is not None else None,
@@ -339,94 +348,6 @@ class DataStore(RemediationMixin):
             parsed[value] = beat
             if beat is None:
                 malformed["heartbeat"] += 1
-            beats[_decode(worker_id)] = beat
+            beats[decode_text(worker_id)] = beat
         self._beats_seen = parsed
         return beats
-
-
-_ABORTED_BY = re.compile(r"Command # \d+ \((\w+)[ )].*of pipeline caused error")
-
-
-def _refused_optional_command(exc: redis.ResponseError, optional: set[str]) -> str | None:
-    """The optional command whose refusal aborted a MULTI (`EXECABORT`), if that is what happened."""
-    match = _ABORTED_BY.search(str(exc))
-    if match is None:
-        return None
-    name = match.group(1).upper()
-    return name if name in optional else None
-
-
-def _decode(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def _pings(
-    worker_ids: Sequence[str], replies: Sequence[Any], malformed: Counter[str], marks: set[tuple[Writer, str]]
-) -> dict[str, float | None]:
-    """node-resque ping times by worker id, counted as heartbeats (they are its liveness, other-writers.md §4)."""
-    beats: dict[str, float | None] = {}
-    for worker_id, raw in zip(worker_ids, replies, strict=False):
-        if raw is None:
-            continue
-        marks.add(("node-resque", "worker:ping keys"))
-        beat = ping_time(raw)
-        if beat is None:
-            malformed["ping"] += 1
-        beats[worker_id] = beat
-    return beats
-
-
-def _members(reply: Any, malformed: Counter[str]) -> set[str]:
-    if isinstance(reply, Exception):
-        malformed["set_key"] += 1
-        return set()
-    return {_decode(member) for member in reply}
-
-
-def _counter(reply: Any, malformed: Counter[str]) -> int:
-    """A Resque stat: an integer string, missing meaning 0."""
-    if reply is None:
-        return 0
-    try:
-        if isinstance(reply, Exception):
-            raise ValueError(reply)
-        return int(reply)
-    except ValueError:
-        malformed["stat"] += 1
-        return 0
-
-
-def _failed_lists(
-    names: Sequence[str], failed_len: Any, replies: Sequence[Any], malformed: Counter[str]
-) -> dict[str, int]:
-    lists: dict[str, int] = {}
-    for list_name, length in zip([FAILED_LIST, *names], [failed_len, *replies], strict=True):
-        if isinstance(length, Exception):
-            malformed["failed_list"] += 1
-            continue
-        lists[list_name] = int(length)
-    if names and lists.get(FAILED_LIST) == 0:
-        # RedisMultiQueue in use and no leftover list from the default backend: not a list of this Resque.
-        del lists[FAILED_LIST]
-    return lists
-
-
-def _is_paused(reply: Any) -> bool:
-    """`pause-all-workers` pauses when it reads `true`, case-insensitive and trimmed (Resque >= 2.3)."""
-    if not isinstance(reply, bytes | str):
-        return False
-    return _decode(reply).strip().lower() == "true"
-
-
-def _redis_info(reply: Any) -> RedisInfo | None:
-    if not isinstance(reply, dict):
-        return None
-    try:
-        return RedisInfo(
-            used_memory_bytes=int(reply["used_memory"]),
-            max_memory_bytes=int(reply.get("maxmemory", 0)),
-            evicted_keys=int(reply.get("evicted_keys", 0)),
-            connected_clients=int(reply.get("connected_clients", 0)),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
