@@ -14,7 +14,7 @@ from .config import MixinConfig
 from .promql import QUEUE, RESQUE, Selectors, indent
 
 Severity = Literal["critical", "warning", "info"]
-Scope = Literal["exporter", "resque", "queue", "server"]
+Scope = Literal["exporter", "resque", "queue", "server", "sidecar"]
 
 OVERVIEW = "resque-overview"
 DRILLDOWN = "resque-drilldown"
@@ -253,6 +253,18 @@ def alerts(config: MixinConfig) -> list[Alert]:
             "/",
         ),
         Alert(
+            "ResqueAgentMissing",
+            "resque.workers",
+            "info",
+            "15m",
+            "resque_sidecar_agent_missing == 1",  # resque-sidecar's own series: not under resque_selector
+            "Workers run on a host where no resque-agent can act.",
+            "Host {{ $labels.host }} runs live workers of Resque {{ $labels.resque }}, but no resque-agent answers "
+            "for it (sidecar {{ $labels.instance }}): a stuck job there can only be killed by someone on the host.",
+            "sidecar",
+            "/workers",
+        ),
+        Alert(
             "ResqueSchedulerDown",
             "resque.scheduler",
             "critical",
@@ -339,6 +351,9 @@ def links(alert: Alert, config: MixinConfig) -> dict[str, str]:
             dashboard += "&var-instance={{ $labels.instance }}"
     elif alert.scope == "server":
         dashboard = f"{grafana}/d/{OVERVIEW}/{OVERVIEW}?var-job={{{{ $labels.job }}}}"
+    elif alert.scope == "sidecar":  # the sidecar's job and instance are not the exporter's: the Resque on all
+        everywhere = "var-job=$__all&var-instance=$__all"
+        dashboard = f"{grafana}/d/{DRILLDOWN}/{DRILLDOWN}?{everywhere}&var-resque={{{{ $labels.resque }}}}"
     else:
         dashboard = (
             f"{grafana}/d/{DRILLDOWN}/{DRILLDOWN}?var-job={{{{ $labels.job }}}}&var-instance={{{{ $labels.instance }}}}"
