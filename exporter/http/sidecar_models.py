@@ -179,7 +179,7 @@ class WorkerBody(_Response):
     pid: str | None
     queues: list[str]
     registered: bool = Field(description="false: only a heartbeat is left (an orphan)")
-    state: Literal["working", "idle", "dead", "stuck"]
+    state: Literal["working", "idle", "dead", "stuck", "paused"]  # paused: Jesque's pause record
     heartbeat: str | None
     heartbeat_age_seconds: float | None
     started: str | None

@@ -87,7 +87,7 @@ def queues_context(
 
 
 # -- workers -----------------------------------------------------------------------------------------
-ShownState = Literal["working", "idle", "stuck", "dead", "no heartbeat"]
+ShownState = Literal["working", "idle", "stuck", "dead", "no heartbeat", "paused"]
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def workers_context(
             args,
         )
         by_host.setdefault(status.host or "(unknown host)", []).append(row)
-    order = {"stuck": 0, "dead": 1, "no heartbeat": 2, "working": 3, "idle": 4}
+    order = {"stuck": 0, "dead": 1, "no heartbeat": 2, "working": 3, "paused": 4, "idle": 5}
     hosts = tuple(
         HostGroup(name, tuple(sorted(rows, key=lambda r: (order[r.state], r.worker.id))))
         for name, rows in sorted(by_host.items())
@@ -172,6 +172,8 @@ def shown_state(status: WorkerStatus, thresholds: Thresholds) -> ShownState:
         return "stuck" if status.running_seconds > limit else "working"
     if status.state in ("working", "stuck"):
         return "working"
+    if status.state == "paused":
+        return "paused"
     if status.registered and status.heartbeat is None:
         return "no heartbeat"
     return "idle"

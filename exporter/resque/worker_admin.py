@@ -27,8 +27,9 @@ from .lists import (
 )
 from .snapshot import parse_worker_id
 from .timeformats import parse_time
+from .writer_reads import is_pause_record
 
-WorkerState = Literal["working", "idle", "dead", "stuck"]
+WorkerState = Literal["working", "idle", "dead", "stuck", "paused"]
 
 PRUNE_EXIT = "Resque::PruneDeadWorkerDirtyExit"
 DIRTY_EXIT = "Resque::DirtyExit"
@@ -268,10 +269,13 @@ def _status(
     job_raw = as_bytes(job_reply) if job_reply is not None else b""
     job: WorkerJob | None = None
     malformed = False
+    paused = False
     if job_raw:
         data = decode_json(job_raw)
         if data is MALFORMED or not isinstance(data, dict):
             malformed = True
+        elif is_pause_record(data):
+            paused = True  # no job: nothing to record as a failure when it is unregistered
         else:
             payload = data.get("payload")
             run_at = str_or_none(data.get("run_at"))
@@ -290,6 +294,8 @@ def _status(
         state = "dead"
     elif running is not None and running > stuck_after:
         state = "stuck"
+    elif paused:
+        state = "paused"
     elif job_raw:
         state = "working"
     else:

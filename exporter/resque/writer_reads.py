@@ -35,6 +35,11 @@ class WorkerRecord:
     marks: frozenset[tuple[Writer, str]]
 
 
+def is_pause_record(data: dict[str, Any]) -> bool:
+    """Jesque's `{"queue":null,"payload":null,"paused":true,..}`: a paused worker, not a job on queue `null`."""
+    return data.get("paused") is True or (data.get("payload") is None and data.get("queue") is None)
+
+
 def decode_worker_record(raw: bytes | str, tz: tzinfo, malformed: Counter[str]) -> WorkerRecord:
     """Decode one record; a record Resque's readers would misread is counted in `malformed` by kind."""
     data = decode_object(raw)
@@ -42,7 +47,7 @@ def decode_worker_record(raw: bytes | str, tz: tzinfo, malformed: Counter[str]) 
         malformed["worker_job"] += 1
         return WorkerRecord(None, False, frozenset())
     marks = frozenset(worker_record_marks(data))
-    if data.get("paused") is True or (data.get("payload") is None and data.get("queue") is None):
+    if is_pause_record(data):
         return WorkerRecord(None, True, marks)  # Jesque: paused, not a job on queue `null`
     if not isinstance(data.get("queue"), str):
         malformed["worker_job"] += 1

@@ -154,6 +154,15 @@ def test_a_worker_that_never_beat_is_shown_as_such() -> None:
     assert shown_state(worker_status("idle"), Thresholds()) == "idle"
 
 
+def test_a_jesque_paused_worker_is_shown_paused_and_may_not_be_unregistered() -> None:
+    paused = worker_status("paused", job_raw=b'{"queue":null,"payload":null,"paused":true}')
+    assert shown_state(paused, Thresholds()) == "paused"
+    (row,) = [
+        row for host in workers_context("main", WorkersView(NOW, (paused,)), Thresholds()).hosts for row in host.workers
+    ]
+    assert (row.state, row.may_unregister) == ("paused", False)
+
+
 def test_scheduler_context() -> None:
     snap = snapshot(scheduler=SchedulerState(2, 5, NOW - 10, 1, 3, NOW - 120, True))
     context = scheduler_context("main", snap)

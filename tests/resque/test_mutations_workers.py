@@ -12,7 +12,7 @@ from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.mutations import DIRTY_EXIT, PRUNE_EXIT, element_id
 from resque_exporter.resque.writer import ResqueWriter
 
-from support.fixtures import load_dump, seed_dump
+from support.fixtures import OTHER_WRITERS_DIR, load_dump, seed_dump
 
 PRUNE = 300.0
 STUCK = 3600.0
@@ -194,3 +194,21 @@ def test_workers_of_a_real_dump(redis_client: redis.Redis) -> None:
     slow = next(w for w in view.workers if w.id == "vm:8411:slow")
     assert slow.started == "2026-11-22 23:17:25 +0000" and slow.heartbeat == "2026-11-22T23:17:25+00:00"
     assert slow.job is not None and slow.job.run_at == "2026-11-22T23:17:25Z"
+
+
+def test_a_jesque_pause_record_is_a_paused_worker_and_no_failure_when_unregistered(redis_client: redis.Redis) -> None:
+    """Jesque parks `{"queue":null,"payload":null,"paused":true}` in worker:<id> (other-writers.md): no job."""
+    seed_dump(redis_client, load_dump("jesque", OTHER_WRITERS_DIR))
+    store = DataStore(redis_client)
+    paused_id = "vm:4242-1:JAVA_DYNAMIC_QUEUES,high,default"
+    busy_id = "vm:4242-0:JAVA_DYNAMIC_QUEUES,high,default"
+    view = store.read_workers(prune_interval_seconds=PRUNE, stuck_after_seconds=10 * 365 * 86400.0)
+    states = {w.id: (w.state, w.job) for w in view.workers}
+    assert states[paused_id] == ("paused", None)
+    assert states[busy_id][0] == "working" and states[busy_id][1] is not None
+    failed = redis_client.llen("resque:failed")
+    result = store.unregister_worker(paused_id, prune_interval_seconds=PRUNE, force=True)
+    assert result.outcome == "ok" and result.failure_id is None
+    assert redis_client.llen("resque:failed") == failed, "a pause record is no in-flight job"
+    assert not redis_client.sismember("resque:workers", paused_id)
+    assert not redis_client.exists(f"resque:worker:{paused_id}")
