@@ -28,6 +28,7 @@ from .cli import parse_listen_address
 from .config import ConfigError, ExporterConfig, load_config
 from .http.agent_app import create_agent_app
 from .http.timings_ingest import timings_ingest_router
+from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
 from .resque.agent_channel import AgentChannel
 from .resque.connect import datastore_for
 from .timings import TimingsError, TimingsService
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warn", "warning", "error"],
         help="Log level (default info). Audit lines are logged at info on logger resque_exporter.audit.",
     )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=LOG_FORMATS,
+        help="logfmt (default) or json; audit records' fields become keys or members.",
+    )
     parser.add_argument("--version", action="version", version=f"resque-agent {__version__}")
     return parser
 
@@ -99,11 +107,7 @@ def build_runtime(config: ExporterConfig, key: bytes, hostname: str, registry: C
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, "WARNING" if args.log_level == "warn" else args.log_level.upper()),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level, args.log_format)
     logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     try:
         host, port = parse_listen_address(args.listen_address)
@@ -153,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port,
     )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning" if args.log_level != "debug" else "info")
+        uvicorn.run(app, host=host, port=port, **uvicorn_log_options(args.log_level))
     finally:
         runtime.stop()
         if timings is not None:

@@ -90,7 +90,7 @@ class Audit:
         }
         if len(ids) > MAX_LOGGED_IDS:
             line["ids_truncated"] = True
-        line.update({_field(key): value for key, value in details.items() if value is not None})
+        line.update({record_key(key): value for key, value in details.items() if value is not None})
         log.info("sidecar action", extra=line)
         if resque in self._resques:
             self._counter.labels(resque, action, outcome).inc()
@@ -100,8 +100,9 @@ class Audit:
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
-def _field(key: str) -> str:
-    """The audit record's key for a detail: `message` (an agent's outcome text) becomes `detail`."""
+def record_key(key: str) -> str:
+    """The audit record's key for a detail: `message` (an agent's outcome text) becomes `detail`, and a
+    name logging reserves gets a trailing underscore."""
     if key == "message":
         return "detail"
     return f"{key}_" if key in _RECORD_ATTRIBUTES else key

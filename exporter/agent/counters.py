@@ -6,14 +6,13 @@ triggers, policy names), so no request can grow the label set.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter
 
-from ..actions.audit import AUDIT_LOGGER
+from ..actions.audit import AUDIT_LOGGER, record_key
 from .protocol import AGENT_ACTIONS, REFUSAL_REASONS, RefusalReason
 
 ErrorKind = Literal["redis", "process_scan", "reply_write", "policy"]
@@ -70,6 +69,7 @@ class AgentCounters:
 
 
 def audit(**fields: Any) -> None:
-    """One JSON line on the audit logger, like the sidecar's (event `agent_action`)."""
-    line = {"event": "agent_action", **{k: v for k, v in fields.items() if v is not None}}
-    audit_log.info("%s", json.dumps(line, ensure_ascii=False, default=str))
+    """One structured record on the audit logger, like the sidecar's (event `agent_action`): `--log.format`
+    writes its fields as logfmt keys or JSON members."""
+    line = {"event": "agent_action", **{record_key(k): v for k, v in fields.items() if v is not None}}
+    audit_log.info("agent action", extra=line)

@@ -22,7 +22,7 @@ from support.agent_harness import WorkerPool, busy, enqueue, title, wait_for
 
 def audit_lines(caplog: pytest.LogCaptureFixture, event: str = "sidecar_action") -> list[dict[str, object]]:
     records = [r for r in caplog.records if r.name == AUDIT_LOGGER]
-    lines = [record_fields(r) if hasattr(r, "event") else json.loads(r.getMessage()) for r in records]
+    lines = [record_fields(r) for r in records]  # the sidecar's and the agent's: structured records
     return [line for line in lines if line.get("event") == event]
 
 
@@ -51,6 +51,9 @@ def test_kill_stuck_job_kills_the_child_records_the_failure_and_the_worker_goes_
     assert [(f["worker"], f["exception"]) for f in failed] == [(worker.worker_id, "Resque::DirtyExit")]
     [line] = audit_lines(caplog)
     assert line["action"] == "kill_job" and line["outcome"] == "ok" and line["child_exited"] is True
+    [acted] = audit_lines(caplog, "agent_action")  # the agent's own record, as structured as the sidecar's
+    assert (acted["action"], acted["outcome"], acted["worker"]) == ("kill_job", "signalled", worker.worker_id)
+    assert acted["actor"] == line["actor"] and acted["host"] == agent.hostname and "detail" in acted
 
 
 def test_stop_after_job_lets_the_job_finish_then_the_worker_exits(
