@@ -6,6 +6,7 @@ Every process a fixture starts is stopped by that fixture.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +14,21 @@ import redis
 
 from support.exporter_process import ExporterProcess, run_exporter_fixture
 from support.redis_server import DEFAULT_EXECUTABLE, RedisServer
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A test that runs a CLI's main() in-process configures logging globally (root handler and level, the
+    audit logger's level): put it back, so the next test's caplog sees what it expects."""
+    root = logging.getLogger()
+    touched = [logging.getLogger(name) for name in ("resque_exporter", "resque_exporter.audit")]
+    saved = (root.handlers[:], root.level, [(logger, logger.level, logger.propagate) for logger in touched])
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    for logger, level, propagate in saved[2]:
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 @pytest.fixture(scope="session")
