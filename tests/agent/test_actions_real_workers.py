@@ -60,7 +60,7 @@ def test_stop_after_job_lets_the_job_finish_then_the_worker_exits(
     pool: WorkerPool, agent: AgentRuntime, sidecar: Sidecar, redis_client: redis.Redis
 ) -> None:
     worker = pool.start("slow")
-    enqueue(redis_client, "slow", "Sleep", 2)
+    enqueue(redis_client, "slow", "Sleep", 6)  # outlasts the agent's 2 s look for a busy worker's exit
     record = busy(redis_client, worker)
 
     body = sidecar.post(worker.worker_id, "stop-after-job", {"job": job_of(record)}).json()
