@@ -9,7 +9,10 @@ import re
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from resque_exporter.resque import ruby_json as ruby_json_module
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.ruby_json import ruby_float, ruby_json
 
@@ -89,3 +92,23 @@ def test_unregister_records_the_running_payload_with_ruby_floats(redis_client: r
     assert result.failure_id is not None
     (entry,) = redis_client.lrange("resque:failed", 0, -1)
     assert b'"payload":' + PAYLOAD.encode() in entry
+
+
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**30), 10**30), st.text(), st.floats(allow_nan=False)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_fast_path_writes_what_the_ruby_encoder_writes(value: object) -> None:
+    """Without floats, Python's C encoder is used; its bytes must be the element-by-element encoder's."""
+    parts: list[str] = []
+    ruby_json_module._encode(value, parts)
+    assert ruby_json(value) == "".join(parts)
+    assert json.loads(ruby_json(value)) == value
