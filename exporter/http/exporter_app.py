@@ -37,8 +37,13 @@ MAX_ECHOED_TARGET_CHARS = 100
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _TEXT = "text/plain; charset=utf-8"
-_STATUS = {200: "200 OK", 400: "400 Bad Request", 403: "403 Forbidden", 404: "404 Not Found"}
-_STATUS[405] = "405 Method Not Allowed"
+_STATUS = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    403: "403 Forbidden",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+}
 
 
 def scrape_budget(headers: Mapping[str, str]) -> float | None:

@@ -4,7 +4,7 @@ A failure list can hold a million entries; reading and parsing it on every scrap
 and hundreds of MB. Resque only appends failures at the tail (RPUSH, layout §5), so per list the
 scanner remembers how far it has read, the head entry and the newest WINDOW entries read, and each
 scrape reads only what was appended. Its commands ride in the DataStore's second MULTI/EXEC, at most
-6 per list whatever the length, so a scrape keeps its two round trips.
+6 per list whatever the length, so they add no round trip (only a long catch-up does, below).
 
 What each scrape sees:
 * appends: read within a budget of `max_entries_per_scrape`, roughly `max_bytes_per_scrape` (ActiveJob

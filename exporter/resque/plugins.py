@@ -17,7 +17,7 @@ READ_DELAYED = (_LUA / "read_delayed.lua").read_text(encoding="utf-8")
 SCAN_COUNT = (_LUA / "scan_count.lua").read_text(encoding="utf-8")
 
 # Every Lua read is time-budgeted with Redis TIME, so no call blocks Redis (and the workers sharing it)
-# for long, and each runs in a round trip of its own, outside the MULTI/EXECs (which stay cheap).
+# for long; both run outside the MULTI/EXECs (which stay cheap), in the DataStore's Lua pipeline.
 LUA_BUDGET_MICROS = 600  # per loop; a call ends at most one step past it
 # Per scrape, at most this many delayed:<ts> lists are summed (one LLEN each inside Redis, ~1 us each):
 # within the budget, a 100k-timestamp schedule is fully counted in about 150 scrapes.
