@@ -30,7 +30,7 @@ from bench_support import redis_server
 
 from resque_exporter.actions import Audit, Principal, RemediationService, ResqueHandle
 from resque_exporter.actions.agent_actions import AgentActions
-from resque_exporter.agent.protocol import SeenJob
+from resque_exporter.resque.agent_protocol import SeenJob
 from resque_exporter.resque.datastore import DataStore
 
 ROOT = Path(__file__).resolve().parents[1]

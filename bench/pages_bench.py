@@ -30,12 +30,12 @@ from scrape_bench import Scale, seed
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.config.thresholds import Thresholds
-from resque_exporter.http.sidecar_app import create_sidecar_app
 from resque_exporter.pages import mount_pages
 from resque_exporter.pages.data import PagesData
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.keys import Keys
+from resque_exporter.sidecar.app import create_sidecar_app
 
 TOKEN = "bench-operator-token-0123456789abcdef"
 S = Scale(queues=200, jobs=50, workers=300, busy=150, failed=1000)  # scrape_bench's default seed

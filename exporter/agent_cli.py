@@ -19,17 +19,16 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from . import __version__
-from .actions import AUDIT_LOGGER
 from .agent.counters import AgentCounters
 from .agent.executor import ResqueTarget
-from .agent.protocol import KeyFileError, load_key
 from .agent.runtime import AgentRuntime
+from .agent.timings_ingest import timings_ingest_router
+from .agent.web import create_agent_app
 from .cli import parse_listen_address
 from .config import ConfigError, ExporterConfig, load_config
-from .http.agent_app import create_agent_app
-from .http.timings_ingest import timings_ingest_router
-from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
+from .logs import AUDIT_LOGGER, LOG_FORMATS, configure_logging, uvicorn_log_options
 from .resque.agent_channel import AgentChannel
+from .resque.agent_protocol import KeyFileError, load_key
 from .resque.connect import datastore_for
 from .timings import TimingsError, TimingsService
 

@@ -15,14 +15,14 @@ from prometheus_client.registry import Collector
 
 from . import __version__
 from .config import ConfigError, ExporterConfig, config_from_flags, load_config
-from .http.exporter_app import create_exporter_app
-from .http.serve import http_server
 from .logs import LOG_FORMATS, configure_logging
 from .resque.datastore import DataStore
 from .scrape import head_state
 from .scrape.runtime import Runtime, config_file_loader, reload_on_sighup
 from .scrape.scraper import Scraper, Target
+from .scrape.serve import http_server
 from .scrape.targets import targets_from_config
+from .scrape.web import create_exporter_app
 
 log = logging.getLogger("resque_exporter")
 

@@ -109,3 +109,19 @@ def uvicorn_log_options(level: str) -> dict[str, Any]:
         "log_level": "info" if level == "debug" else "warning",
         "access_log": level == "debug",
     }
+
+
+AUDIT_LOGGER = "resque_exporter.audit"
+"""The audit trail's logger (sidecar actions, agent signals): a record, written whatever the log level."""
+
+
+# Attributes every LogRecord has: a detail of the same name would clash with them (logging refuses it).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def record_key(key: str) -> str:
+    """The audit record's key for a detail: `message` (an agent's outcome text) becomes `detail`, and a
+    name logging reserves gets a trailing underscore."""
+    if key == "message":
+        return "detail"
+    return f"{key}_" if key in _RECORD_ATTRIBUTES else key

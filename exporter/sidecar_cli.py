@@ -14,16 +14,16 @@ from collections.abc import Sequence
 import uvicorn
 
 from . import __version__
-from .actions import AUDIT_LOGGER, Audit, RemediationService, TokenFileError, handles_from_config, load_tokens
+from .actions import Audit, RemediationService, TokenFileError, handles_from_config, load_tokens
 from .actions.agent_actions import AgentActions
 from .actions.service import DEFAULT_STUCK_AFTER_SECONDS
-from .agent.protocol import KeyFileError, load_key
 from .cli import parse_listen_address
 from .config import ConfigError, load_config
-from .http.agent_routes import add_agent_routes
-from .http.sidecar_app import create_sidecar_app
-from .logs import LOG_FORMATS, configure_logging, uvicorn_log_options
+from .logs import AUDIT_LOGGER, LOG_FORMATS, configure_logging, uvicorn_log_options
 from .pages import base_path, mount_pages
+from .resque.agent_protocol import KeyFileError, load_key
+from .sidecar.agents import add_agent_routes
+from .sidecar.app import create_sidecar_app
 
 log = logging.getLogger("resque_exporter.sidecar")
 

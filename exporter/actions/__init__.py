@@ -4,13 +4,12 @@ No HTTP here: :class:`RemediationService` calls the DataStore's atomic mutations
 and audits it; the sidecar app only routes, authenticates and serializes.
 """
 
-from .audit import AUDIT_LOGGER, Audit
+from .audit import Audit
 from .auth import Principal, TokenFileError, TokenStore, bearer_token, load_tokens
 from .errors import ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
 from .service import BulkOutcome, RemediationService, ResqueHandle, handles_from_config
 
 __all__ = [
-    "AUDIT_LOGGER",
     "ActionError",
     "Audit",
     "BulkOutcome",

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from ..agent.protocol import (
+from ..resque.agent_channel import AgentChannel, AgentRegistration
+from ..resque.agent_protocol import (
     SIGNAL_NAMES,
     AgentAction,
     AgentReply,
@@ -26,7 +27,6 @@ from ..agent.protocol import (
     sign_request,
     verify_reply,
 )
-from ..resque.agent_channel import AgentChannel, AgentRegistration
 from ..resque.worker_admin import WorkerStatus
 from .audit import Action
 from .auth import Principal

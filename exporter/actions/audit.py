@@ -15,7 +15,8 @@ from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter
 
-AUDIT_LOGGER = "resque_exporter.audit"
+from ..logs import AUDIT_LOGGER, record_key
+
 MAX_LOGGED_IDS = 1000
 """A bulk action over 100,000 entries must not write a multi-megabyte log line; the count is exact."""
 
@@ -94,15 +95,3 @@ class Audit:
         log.info("sidecar action", extra=line)
         if resque in self._resques:
             self._counter.labels(resque, action, outcome).inc()
-
-
-# Attributes every LogRecord has: a detail of the same name would clash with them (logging refuses it).
-_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
-
-def record_key(key: str) -> str:
-    """The audit record's key for a detail: `message` (an agent's outcome text) becomes `detail`, and a
-    name logging reserves gets a trailing underscore."""
-    if key == "message":
-        return "detail"
-    return f"{key}_" if key in _RECORD_ATTRIBUTES else key

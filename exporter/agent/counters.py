@@ -12,8 +12,8 @@ from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter
 
-from ..actions.audit import AUDIT_LOGGER, record_key
-from .protocol import AGENT_ACTIONS, REFUSAL_REASONS, RefusalReason
+from ..logs import AUDIT_LOGGER, record_key
+from ..resque.agent_protocol import AGENT_ACTIONS, REFUSAL_REASONS, RefusalReason
 
 ErrorKind = Literal["redis", "process_scan", "reply_write", "policy"]
 ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)

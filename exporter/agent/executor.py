@@ -24,6 +24,7 @@ from typing import Literal, TypeVar
 import psutil
 
 from ..resque.agent_channel import AgentChannel
+from ..resque.agent_protocol import SIGNAL_NAMES, AgentReply, AgentRequest, FailureSeen, RequestRefused
 from ..resque.datastore import DataStore
 from ..resque.keys import FAILED_LIST, multi_queue_failed_list
 from ..resque.snapshot import parse_worker_id
@@ -31,7 +32,6 @@ from ..resque.timeformats import parse_time
 from ..resque.worker_admin import WorkerStatus
 from .processes import ProcessFacts, child_of, is_running, read_process
 from .proctitle import Writer
-from .protocol import SIGNAL_NAMES, AgentReply, AgentRequest, FailureSeen, RequestRefused
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,21 @@ import redis
 
 from .. import __version__
 from ..config.agent_settings import AgentSettings
+from ..resque.agent_protocol import (
+    AgentReply,
+    AgentRequest,
+    RequestRefused,
+    SeenJob,
+    new_request_id,
+    sign_reply,
+    verify_request,
+)
 from ..resque.snapshot import parse_worker_id
 from .counters import AgentCounters, audit
 from .executor import Executor, ResqueTarget, Trigger
 from .policies import PolicyMatch, RateLimiter, matches
 from .processes import Discovery, discover
 from .proctitle import Writer
-from .protocol import AgentReply, AgentRequest, RequestRefused, SeenJob, new_request_id, sign_reply, verify_request
 from .state import AgentState, LocalWorker, ResqueView
 
 log = logging.getLogger(__name__)

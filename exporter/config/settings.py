@@ -19,10 +19,10 @@ from pydantic import (
     model_validator,
 )
 
-from ..timings.settings import TimingsSettings
 from .agent_settings import AgentSettings
 from .pages import PageSettings
 from .thresholds import QueueThresholds, ThresholdOverrides, Thresholds
+from .timings import TimingsSettings
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_TIMEOUT_SECONDS = 3.0  # well under Prometheus's default 10 s scrape timeout

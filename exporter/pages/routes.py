@@ -19,7 +19,7 @@ from prometheus_client import Counter
 
 from ..actions import ActionError, Invalid, Principal, Refused, TokenStore
 from ..actions.agent_actions import AgentActions
-from ..agent.protocol import AGENT_ACTIONS, SeenJob
+from ..resque.agent_protocol import AGENT_ACTIONS, SeenJob
 from ..resque.failure_groups import FailureGroupsView, GroupEntries, read_group_entries
 from ..resque.mutations import FAILED_ACTIONS, FailedAction, FailedFilter, UnknownFailureList
 from .agent import missing_agent_items, outcome_lines, with_items

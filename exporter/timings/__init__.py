@@ -3,8 +3,8 @@
 Hosted by the worker-host agent (and the exporter's demo) through :class:`TimingsService`.
 """
 
+from ..config.timings import ClueSource, IngestSettings, TimingsSettings
 from .service import IngestResult, TimingsCollector, TimingsError, TimingsService
-from .settings import ClueSource, IngestSettings, TimingsSettings
 
 __all__ = [
     "ClueSource",

@@ -16,9 +16,10 @@ from typing import Any, Literal
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from ..config.timings import ClueSource, TimingsSettings
 from .aggregate import Limits, SourceStats, TimingsAggregator, TimingsSnapshot
 from .events import ClueEvent, MalformedKind, parse_line
-from .settings import ClueSource, TimingsSettings
+from .families import timings_families
 from .state import load_positions, save_positions
 from .tailer import FileTailer
 
@@ -266,8 +267,6 @@ class TimingsCollector(Collector):
         return iter(())
 
     def collect(self) -> Iterator[Metric]:
-        from ..metrics.timings import timings_families  # here: metrics imports this package's snapshot types
-
         yield from timings_families(self._service.snapshot())
 
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from resque_exporter.actions.audit import AUDIT_LOGGER, MAX_LOGGED_IDS, Audit
-from resque_exporter.logs import record_fields
+from resque_exporter.actions.audit import MAX_LOGGED_IDS, Audit
+from resque_exporter.logs import AUDIT_LOGGER, record_fields
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:

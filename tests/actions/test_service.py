@@ -21,8 +21,7 @@ from resque_exporter.actions import (
     Stale,
     Unavailable,
 )
-from resque_exporter.actions.audit import AUDIT_LOGGER
-from resque_exporter.logs import record_fields
+from resque_exporter.logs import AUDIT_LOGGER, record_fields
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.mutations import FailedFilter

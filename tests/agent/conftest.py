@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.actions.agent_actions import AgentActions
 from resque_exporter.agent.runtime import AgentRuntime
-from resque_exporter.http.agent_routes import add_agent_routes
-from resque_exporter.http.sidecar_app import create_sidecar_app
 from resque_exporter.resque.datastore import DataStore
+from resque_exporter.sidecar.agents import add_agent_routes
+from resque_exporter.sidecar.app import create_sidecar_app
 
 from support.agent_harness import KEY, WorkerPool, make_runtime
 

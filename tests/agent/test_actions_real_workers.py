@@ -12,9 +12,8 @@ import logging
 import pytest
 import redis
 
-from resque_exporter.actions import AUDIT_LOGGER
 from resque_exporter.agent.runtime import AgentRuntime
-from resque_exporter.logs import record_fields
+from resque_exporter.logs import AUDIT_LOGGER, record_fields
 
 from .conftest import READER, Sidecar, job_of
 from support.agent_harness import WorkerPool, busy, enqueue, title, wait_for

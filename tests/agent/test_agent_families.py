@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from resque_exporter.agent.families import agent_families
 from resque_exporter.agent.processes import ProcessFacts, WorkerProcess
 from resque_exporter.agent.proctitle import ProcTitle
 from resque_exporter.agent.state import AgentState, LocalWorker, ResqueView
-from resque_exporter.metrics.agent import agent_families, agent_presence_families
+from resque_exporter.metrics.agent_presence import agent_presence_families
 
 
 def facts(pid: int, title: ProcTitle, rss: int) -> ProcessFacts:

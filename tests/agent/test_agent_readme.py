@@ -8,8 +8,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from resque_exporter.agent.counters import AgentCounters
+from resque_exporter.agent.web import AgentCollector
 from resque_exporter.agent_cli import build_parser
-from resque_exporter.http.agent_app import AgentCollector
 
 from support.agent_harness import make_runtime
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from resque_exporter.agent.protocol import (
+from resque_exporter.resque.agent_protocol import (
     MIN_KEY_BYTES,
     AgentReply,
     AgentRequest,

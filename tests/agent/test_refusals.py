@@ -15,8 +15,8 @@ import pytest
 import redis
 from prometheus_client import CollectorRegistry
 
-from resque_exporter.agent.protocol import AgentRequest, SeenJob, new_request_id, sign_request, verify_reply
 from resque_exporter.agent.runtime import AgentRuntime
+from resque_exporter.resque.agent_protocol import AgentRequest, SeenJob, new_request_id, sign_request, verify_reply
 
 from support.agent_harness import HOSTNAME, KEY, WorkerPool, busy, enqueue, make_runtime
 

@@ -10,9 +10,9 @@ import redis
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from resque_exporter.agent.protocol import AgentRequest, new_request_id, sign_request
+from resque_exporter.agent.web import create_agent_app
 from resque_exporter.config.agent_settings import AgentSettings, PolicyRateLimit, PolicySettings
-from resque_exporter.http.agent_app import create_agent_app
+from resque_exporter.resque.agent_protocol import AgentRequest, new_request_id, sign_request
 
 from support.agent_harness import HOSTNAME, KEY, WorkerPool, busy, enqueue, make_runtime, wait_for
 from support.redis_server import RedisServer

@@ -17,7 +17,7 @@ import promql_parser
 import pytest
 import yaml
 
-from resque_exporter.metrics.agent import agent_presence_families
+from resque_exporter.metrics.agent_presence import agent_presence_families
 
 from support.metric_samples import emitted_metric_names
 

@@ -12,11 +12,11 @@ from prometheus_client import generate_latest
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.config.thresholds import Thresholds
-from resque_exporter.http.sidecar_app import create_sidecar_app
 from resque_exporter.logs import record_fields
 from resque_exporter.pages import mount_pages
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
+from resque_exporter.sidecar.app import create_sidecar_app
 
 OPERATOR = "operator-token-0123456789abcdef"
 VIEWER = "viewer-token-0123456789abcdef00"

@@ -6,7 +6,6 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from resque_exporter.metrics.timings import timings_families
 from resque_exporter.timings.aggregate import (
     ClassThreshold,
     HistogramSeries,
@@ -14,6 +13,7 @@ from resque_exporter.timings.aggregate import (
     SourceStats,
     TimingsSnapshot,
 )
+from resque_exporter.timings.families import timings_families
 
 BOUNDS = (0.1, 1.0, 60.0, 7200.0)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from resque_exporter.config.timings import DEFAULT_BUCKETS
 from resque_exporter.timings import ClueSource, TimingsService, TimingsSettings
-from resque_exporter.timings.settings import DEFAULT_BUCKETS
 
 from support.clues_fixture import (
     SUMMARY,

@@ -9,9 +9,9 @@ import shutil
 import subprocess
 from collections import Counter
 
+from resque_exporter.config.timings import DEFAULT_BUCKETS
 from resque_exporter.timings import TimingsService, TimingsSettings
 from resque_exporter.timings.caps import TopN
-from resque_exporter.timings.settings import DEFAULT_BUCKETS
 
 from support.clues_fixture import SUMMARY, exposition, samples
 from support.timings_samples import sample_timings_exposition

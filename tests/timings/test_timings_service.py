@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from resque_exporter.http.timings_ingest import INGEST_PATH, timings_ingest_router
+from resque_exporter.agent.timings_ingest import INGEST_PATH, timings_ingest_router
 from resque_exporter.timings import TimingsError, TimingsService, TimingsSettings
 
 from support.clues_fixture import SUMMARY, exposition, lines_of, samples

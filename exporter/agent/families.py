@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from ..agent.state import AgentState, LocalWorker
-from .builders import RowFamily, counter, gauge
+from ..metrics.builders import RowFamily, counter, gauge
+from .state import AgentState, LocalWorker
 
 
 def agent_families(state: AgentState | None, max_worker_series: int) -> list[Metric]:
@@ -112,31 +112,3 @@ def _worker_series(worker: LocalWorker, now: float, rss: RowFamily, cpu: RowFami
     if since is not None and (child is not None or worker.job_queue is not None):
         queue = (child.title.job_queue if child is not None else None) or worker.job_queue or ""
         runtime.add_metric([worker.resque, worker.worker_id, queue], max(0.0, now - since))
-
-
-MAX_MISSING_HOST_SERIES = 1000
-"""Host labels come from worker ids in Redis; beyond this many per Resque only the count is kept."""
-
-
-def agent_presence_families(coverage: dict[str, list[tuple[str, bool]] | None]) -> list[Metric]:
-    """The sidecar's view: per Resque, hosts with live workers and whether an agent can act there.
-
-    ``coverage`` maps a Resque to (host, covered) pairs, or None when its Redis could not be read.
-    """
-    missing = gauge(
-        "resque_sidecar_agent_missing",
-        "1 for each host with live workers where no resque-agent can act (none registered, or its heartbeat is old).",
-        "host",
-    )
-    hosts = gauge("resque_sidecar_agent_hosts", "Hosts with live workers, by whether an agent can act there.", "agent")
-    up = gauge("resque_sidecar_agent_presence_up", "1 when the sidecar could read agents and workers of this Resque.")
-    for name, pairs in sorted(coverage.items()):
-        up.add_metric([name], 0.0 if pairs is None else 1.0)
-        if pairs is None:
-            continue
-        absent = sorted(host for host, covered in pairs if not covered)
-        for host in absent[:MAX_MISSING_HOST_SERIES]:
-            missing.add_metric([name, host], 1.0)
-        hosts.add_metric([name, "present"], float(len(pairs) - len(absent)))
-        hosts.add_metric([name, "missing"], float(len(absent)))
-    return [missing, hosts, up]

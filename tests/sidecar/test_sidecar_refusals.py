@@ -10,8 +10,7 @@ import pytest
 import test_sidecar_app
 from test_sidecar_app import API, OPERATOR, READER, Sidecar, first_entry
 
-from resque_exporter.actions import AUDIT_LOGGER
-from resque_exporter.logs import record_fields
+from resque_exporter.logs import AUDIT_LOGGER, record_fields
 
 sidecar = test_sidecar_app.sidecar  # the same fixture: the API on a real redis-server seeded with Ruby dumps
 ID = "0" * 32

@@ -20,11 +20,11 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.registry import Collector
 
 from .. import __version__
-from ..scrape.collector import ExporterCollector, ResqueCollector
-from ..scrape.gc_pause import gc_paused
-from ..scrape.runtime import NO_CONFIG_FILE, Runtime
-from ..scrape.scraper import Scraper
-from ..scrape.states import ResqueState
+from .collector import ExporterCollector, ResqueCollector
+from .gc_pause import gc_paused
+from .runtime import NO_CONFIG_FILE, Runtime
+from .scraper import Scraper
+from .states import ResqueState
 from .text_format import generate_text
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..actions import ActionError, NotFound, Principal
 from ..actions.agent_actions import AGENT_STALE_AFTER_SECONDS, AgentActions, AgentOutcome, AgentsView
-from ..agent.protocol import REQUEST_ID_PATTERN, AgentAction, SeenJob
-from ..metrics.agent import agent_presence_families
-from .sidecar_app import _ACTION_ERRORS, _ERRORS, API, _principal
-from .sidecar_models import ErrorBody
+from ..metrics.agent_presence import agent_presence_families
+from ..resque.agent_protocol import REQUEST_ID_PATTERN, AgentAction, SeenJob
+from .app import _ACTION_ERRORS, _ERRORS, API, _principal
+from .models import ErrorBody
 
 Caller = Annotated[Principal, Depends(_principal)]
 

@@ -9,11 +9,11 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from resque_exporter.http.exporter_app import create_exporter_app
 from resque_exporter.resque.connect import redis_client as connect
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.scrape.runtime import Runtime
 from resque_exporter.scrape.scraper import Scraper, Target
+from resque_exporter.scrape.web import create_exporter_app
 
 from support.redis_server import free_port
 

@@ -8,9 +8,9 @@ from typing import cast
 from prometheus_client import utils
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from ..timings.aggregate import HistogramSeries, TimingsSnapshot
-from ..timings.events import EVENT_TYPES
-from .builders import counter, gauge
+from ..metrics.builders import counter, gauge
+from .aggregate import HistogramSeries, TimingsSnapshot
+from .events import EVENT_TYPES
 
 _go_float = cast(Callable[[float], str], utils.floatToGoString)  # how prometheus-client spells `le`
 

@@ -17,10 +17,10 @@ from schemathesis.checks import not_a_server_error
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.actions.agent_actions import AgentActions
-from resque_exporter.http.agent_routes import add_agent_routes
-from resque_exporter.http.sidecar_app import create_sidecar_app
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
+from resque_exporter.sidecar.agents import add_agent_routes
+from resque_exporter.sidecar.app import create_sidecar_app
 
 from support.fixtures import load_dump, seed_dump
 from support.redis_server import RedisServer

@@ -24,7 +24,7 @@ from .. import __version__
 from ..actions import ActionError, Principal, RemediationService, TokenStore
 from ..actions.audit import Action
 from ..resque.mutations import FailedAction, FailedFilter
-from .sidecar_models import (
+from .models import (
     ID_PATTERN,
     BulkRequest,
     BulkResult,

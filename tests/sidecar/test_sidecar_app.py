@@ -12,11 +12,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from resque_exporter.actions import AUDIT_LOGGER, Audit, RemediationService, TokenStore, handles_from_config
+from resque_exporter.actions import Audit, RemediationService, TokenStore, handles_from_config
 from resque_exporter.config import load_config
-from resque_exporter.http.sidecar_app import create_sidecar_app
-from resque_exporter.logs import record_fields
+from resque_exporter.logs import AUDIT_LOGGER, record_fields
 from resque_exporter.resque.writer import ResqueWriter
+from resque_exporter.sidecar.app import create_sidecar_app
 
 from support.fixtures import load_dump, seed_dump
 from support.redis_server import RedisServer, free_port

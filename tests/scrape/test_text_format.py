@@ -13,8 +13,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from resque_exporter.http.text_format import generate_text
 from resque_exporter.metrics.builders import counter, gauge
+from resque_exporter.scrape.text_format import generate_text
 
 from support.metric_samples import registry_for, sample_readings
 

@@ -18,8 +18,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from .. import __version__
-from ..agent.runtime import AgentRuntime
-from ..metrics.agent import agent_families
+from .families import agent_families
+from .runtime import AgentRuntime
 
 
 class AgentCollector(Collector):

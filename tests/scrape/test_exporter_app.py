@@ -9,10 +9,10 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from resque_exporter.http.exporter_app import create_exporter_app, scrape_budget
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.scrape.scraper import Scraper, Target
+from resque_exporter.scrape.web import create_exporter_app, scrape_budget
 
 from support.redis_server import free_port
 

@@ -1,1 +1,0 @@
-"""HTTP: the exporter app (and, later, the sidecar API)."""
