@@ -6,10 +6,11 @@ and audits it; the sidecar app only routes, authenticates and serializes.
 
 from .audit import Audit
 from .auth import Principal, TokenFileError, TokenStore, bearer_token, load_tokens
-from .errors import ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
-from .service import BulkOutcome, RemediationService, ResqueHandle, handles_from_config
+from .errors import HTTP_STATUS, ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
+from .service import BulkOutcome, RemediationService, ResqueHandle, describe_error, handles_from_config
 
 __all__ = [
+    "HTTP_STATUS",
     "ActionError",
     "Audit",
     "BulkOutcome",
@@ -25,6 +26,7 @@ __all__ = [
     "TokenStore",
     "Unavailable",
     "bearer_token",
+    "describe_error",
     "handles_from_config",
     "load_tokens",
 ]

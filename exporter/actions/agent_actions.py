@@ -92,18 +92,13 @@ class AgentActions:
     def enabled(self) -> bool:
         return self._key is not None
 
-    def _channel(self, resque: str) -> AgentChannel:
-        return AgentChannel.for_store(self.service.handle(resque).store)
-
     # -- reads -----------------------------------------------------------------------------------------
     def agents(self, resque: str) -> AgentsView:
         """Registered agents and, for every host with workers, whether an agent watches it."""
         handle = self.service.handle(resque)
-        with self.service._redis(handle):
-            now, registrations = self._channel(resque).read_agents()
-            view = handle.store.read_workers(
-                prune_interval_seconds=handle.prune_interval_seconds, stuck_after_seconds=1e12
-            )
+        with self.service.reading(resque) as store:
+            now, registrations = AgentChannel.for_store(store).read_agents()
+            view = store.read_workers(prune_interval_seconds=handle.prune_interval_seconds, stuck_after_seconds=1e12)
         counts: dict[str, int] = {}
         for worker in view.workers:
             if worker.host is not None and worker.registered and worker.state != "dead":
@@ -133,9 +128,8 @@ class AgentActions:
 
     def reply(self, resque: str, request_id: str) -> AgentReply | None:
         """The agent's reply to an earlier request, if it has answered (replies are kept an hour)."""
-        handle = self.service.handle(resque)
-        with self.service._redis(handle):
-            raw = self._channel(resque).read_reply(request_id)
+        with self.service.reading(resque) as store:
+            raw = AgentChannel.for_store(store).read_reply(request_id)
         return self._verified(resque, raw) if raw is not None else None
 
     # -- the action ------------------------------------------------------------------------------------
@@ -153,11 +147,11 @@ class AgentActions:
         """Ask the agent on the worker's host to signal it; returns its reply (or pending)."""
         audit_action: Action = action
         details: dict[str, object] = {"signal": SIGNAL_NAMES[action], "escalate_after_seconds": escalate_after_seconds}
-        with self.service._action(principal, resque, audit_action, [worker_id], **details) as handle:
+        with self.service.guarded(principal, resque, audit_action, [worker_id], **details) as handle:
             if escalate_after_seconds is not None and action != "stop_after_job":
                 raise Invalid("escalate_after_seconds only applies to stop-after-job (QUIT, then TERM)")
-            channel = AgentChannel.for_store(handle.store)
-            with self.service._redis(handle) as store:
+            with self.service.reading(resque) as store:
+                channel = AgentChannel.for_store(store)
                 if request_id is not None:
                     earlier = channel.read_reply(request_id)
                     if earlier is not None:  # an idempotent retry: the one reply stands
@@ -205,7 +199,7 @@ class AgentActions:
                             f"{self.reply_timeout_seconds:g} s; it was withdrawn: nothing happened",
                             **_manual(status, action),
                         )
-                    self.service._done(
+                    self.service.audited(
                         principal, resque, audit_action, "pending", [worker_id], request_id=request.id, **details
                     )
                     return AgentOutcome(request.id, status.host, "pending", None)
@@ -251,7 +245,7 @@ class AgentActions:
                 reason=reply.reason,
                 request_id=reply.id,
             )
-        self.service._done(
+        self.service.audited(
             principal,
             resque,
             action,

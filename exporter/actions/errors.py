@@ -20,6 +20,12 @@ class ActionError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.reason = message  # what a page may show of the cause (Unavailable: the Redis error's type and line)
+
+    @property
+    def http_status(self) -> int:
+        """The status every web room answers this error with (one table: :data:`HTTP_STATUS`)."""
+        return HTTP_STATUS[self.outcome]
 
 
 class NotFound(ActionError):
@@ -56,3 +62,14 @@ class Forbidden(ActionError):
     """A read-only token asked for an action."""
 
     outcome = "forbidden"
+
+
+HTTP_STATUS: dict[Outcome, int] = {
+    "not_found": 404,
+    "stale": 409,
+    "refused": 409,
+    "invalid": 422,
+    "unavailable": 503,
+    "forbidden": 403,
+}
+"""An action's outcome -> the HTTP status of the API's JSON error and of the pages' error page alike."""

@@ -99,11 +99,18 @@ class RemediationService:
         return handle
 
     @contextmanager
-    def _redis(self, handle: ResqueHandle) -> Iterator[DataStore]:
-        """Map Redis failures to typed errors for this Resque only."""
+    def reading(self, resque: str) -> Iterator[DataStore]:
+        """``resque``'s DataStore for one read or write, in one of its Redis slots. A Redis failure becomes an
+        :class:`ActionError` for this Resque only (:class:`Unavailable` with the reason, never a RedisError)."""
+        handle = self.handle(resque)
+        with self._mapped_errors(handle):
+            yield handle.store
+
+    @contextmanager
+    def _mapped_errors(self, handle: ResqueHandle) -> Iterator[None]:
         with handle.slots:
             try:
-                yield handle.store
+                yield
             except UnknownFailureList as exc:
                 raise Invalid(f"no failure list named {exc.args[0]!r} in Resque {handle.name!r}") from None
             except redis.ResponseError as exc:
@@ -111,15 +118,18 @@ class RemediationService:
                 if first.startswith("WRONGTYPE"):
                     raise Refused(f"Resque {handle.name!r}: a key does not hold what Resque stores there") from None
                 raise Unavailable(f"the Redis of Resque {handle.name!r} refused the command: {first}") from None
-            except redis.RedisError as exc:
+            except (redis.RedisError, OSError) as exc:
                 log.warning("Redis of Resque %s unavailable: %s", handle.name, type(exc).__name__)
-                raise Unavailable(f"the Redis of Resque {handle.name!r} is unavailable") from None
+                down = Unavailable(f"the Redis of Resque {handle.name!r} is unavailable")
+                down.reason = describe_error(exc)  # for the pages' banner; never in an API body (addresses)
+                raise down from None
 
     @contextmanager
-    def _action(
+    def guarded(
         self, principal: Principal, resque: str, action: Action, ids: Sequence[str] = (), **details: object
     ) -> Iterator[ResqueHandle]:
-        """Check the role, and audit an action that fails; a successful one audits itself."""
+        """The one door of every action: check the role, and audit an action that fails (a refusal included).
+        A successful action audits itself with :meth:`audited` once it knows what it changed."""
         try:
             if not principal.may_act:
                 raise Forbidden(f"token {principal.name!r} is read-only; actions need an operator token")
@@ -140,28 +150,27 @@ class RemediationService:
         """Audit an action request refused before it reached the action (malformed request, read-only role)."""
         self.audit.record(actor=principal.name, resque=resque, action=action, outcome=outcome, error=message)
 
-    def _done(
+    def audited(
         self, principal: Principal, resque: str, action: Action, outcome: Outcome, ids: Sequence[str], **details: object
     ) -> None:
+        """The audit record (and count) of an action that went through (or a dry run)."""
         self.audit.record(actor=principal.name, resque=resque, action=action, outcome=outcome, ids=ids, **details)
 
     # -- reads ---------------------------------------------------------------------------------------
     def list_failed(self, resque: str, flt: FailedFilter, *, offset: int, limit: int) -> FailedPage:
         _check_filter(flt)
-        handle = self.handle(resque)
-        with self._redis(handle) as store:
+        with self.reading(resque) as store:
             return store.read_failed(flt, offset=offset, limit=limit)
 
     def list_queued(self, resque: str, queue: str, *, offset: int, limit: int, job_class: str | None) -> QueuedPage:
-        handle = self.handle(resque)
-        with self._redis(handle) as store:
+        with self.reading(resque) as store:
             return store.read_queued(queue, offset=offset, limit=limit, job_class=job_class)
 
     def list_workers(self, resque: str) -> WorkersView:
-        handle = self.handle(resque)
-        with self._redis(handle) as store:
+        prune_interval_seconds = self.handle(resque).prune_interval_seconds
+        with self.reading(resque) as store:
             return store.read_workers(
-                prune_interval_seconds=handle.prune_interval_seconds, stuck_after_seconds=self.stuck_after_seconds
+                prune_interval_seconds=prune_interval_seconds, stuck_after_seconds=self.stuck_after_seconds
             )
 
     # -- failure entries -----------------------------------------------------------------------------
@@ -178,10 +187,10 @@ class RemediationService:
     ) -> FailedActionResult:
         """Retry, retry-and-remove or remove one entry by id; ``index`` is where the caller saw it."""
         details = {"list": list_name, "index": index, "force": force or None}
-        with self._action(principal, resque, action, [entry_id], **details) as handle:
+        with self.guarded(principal, resque, action, [entry_id], **details) as handle:
             if not is_element_id(entry_id):
                 raise Invalid(f"{entry_id!r} is not an entry id (32 lowercase hex characters)")
-            with self._redis(handle) as store:
+            with self.reading(handle.name) as store:
                 entry = store.find_failed(entry_id, list_name=list_name, index=index)
                 if entry is None:
                     if index is not None:
@@ -201,7 +210,7 @@ class RemediationService:
                 )
             if result.outcome == "not_retryable":
                 raise Refused(f"failed entry {entry_id} has no payload class or queue to retry it to")
-            self._done(
+            self.audited(
                 principal,
                 resque,
                 action,
@@ -228,14 +237,14 @@ class RemediationService:
         """The same action on every entry a filter selects, in bounded chunks; a dry run changes nothing."""
         audit_action = _BULK_ACTIONS[action]
         details = {"filter": _filter_details(flt), "dry_run": dry_run, "force": force or None, "limit": limit}
-        with self._action(principal, resque, audit_action, (), **details) as handle:
+        with self.guarded(principal, resque, audit_action, (), **details) as handle:
             _check_filter(flt)
             outcome = BulkOutcome()
-            with self._redis(handle) as store:
+            with self.reading(handle.name) as store:
                 for part in store.bulk_failed(action, flt, force=force, dry_run=dry_run, limit=limit):
                     outcome.changed += part.changed
                     outcome.skipped += part.skipped
-            self._done(
+            self.audited(
                 principal,
                 resque,
                 audit_action,
@@ -259,15 +268,15 @@ class RemediationService:
     ) -> QueuedRemoval:
         """Remove exact jobs by id (every copy) or every job of a class (ActiveJob unwrapped)."""
         details = {"queue": queue, "class": job_class, "dry_run": dry_run}
-        with self._action(principal, resque, "remove_queued", list(ids), **details) as handle:
+        with self.guarded(principal, resque, "remove_queued", list(ids), **details) as handle:
             if bool(ids) == (job_class is not None):
                 raise Invalid("give either `ids` or `class`, not both and not neither")
             bad = [i for i in ids if not is_element_id(i)]
             if bad:
                 raise Invalid(f"not job ids (32 lowercase hex characters): {', '.join(repr(b) for b in bad[:5])}")
-            with self._redis(handle) as store:
+            with self.reading(handle.name) as store:
                 removal = store.remove_queued(queue, ids=ids, job_class=job_class, dry_run=dry_run)
-            self._done(
+            self.audited(
                 principal,
                 resque,
                 "remove_queued",
@@ -284,12 +293,12 @@ class RemediationService:
     ) -> UnregisterResult:
         """Unregister a dead worker; a live one only with ``force`` and a reason (it stays running!)."""
         details = {"force": force or None, "reason": reason}
-        with self._action(principal, resque, "unregister", [worker_id], **details) as handle:
+        with self.guarded(principal, resque, "unregister", [worker_id], **details) as handle:
             if force and not (reason and reason.strip()):
                 raise Invalid("force needs a reason (it is written to the audit log)")
             if reason is not None and len(reason) > MAX_REASON_LENGTH:
                 raise Invalid(f"reason is longer than {MAX_REASON_LENGTH} characters")
-            with self._redis(handle) as store:
+            with self.reading(handle.name) as store:
                 result = store.unregister_worker(
                     worker_id,
                     prune_interval_seconds=handle.prune_interval_seconds,
@@ -305,7 +314,7 @@ class RemediationService:
                 raise Refused(f"worker:{worker_id} holds a value Resque never writes; pass force to unregister anyway")
             if result.outcome == "changed":
                 raise Stale(f"worker {worker_id!r} kept changing (heartbeat or job); try again")
-            self._done(
+            self.audited(
                 principal,
                 resque,
                 "unregister",
@@ -363,3 +372,9 @@ def _kill_hint(worker: WorkerStatus) -> dict[str, object]:
         ),
         "running_seconds": worker.running_seconds,
     }
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as a short reason for a page or an error body: its type and first line, no traceback."""
+    first = str(exc).split("\n", 1)[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -32,7 +32,6 @@ from .session import COOKIE, LOGIN_COOKIE, Session, SessionCodec, csrf_ok, safe_
 
 log = logging.getLogger(__name__)
 
-STATUS = {"not_found": 404, "stale": 409, "refused": 409, "invalid": 422, "unavailable": 503, "forbidden": 403}
 REFRESH_SECONDS = 15
 
 
@@ -118,7 +117,7 @@ def build_router(
     def action_failed(session: Session, exc: ActionError, back: str) -> Response:
         return renderer.render(
             "result.html",
-            STATUS[exc.outcome],
+            exc.http_status,
             page=page(session, "", None),
             title="Not done",
             ok=False,
@@ -237,7 +236,7 @@ def build_router(
             try:
                 peek = service.list_queued(selected, queue, offset=0, limit=20, job_class=None)
             except ActionError as exc:
-                return renderer.render("down.html", STATUS[exc.outcome], page=ctx, reason=exc.message)
+                return renderer.render("down.html", exc.http_status, page=ctx, reason=exc.message)
         masked = data.page_settings(selected).masked_arg_keys
         view = queues_context(selected, snap, data.thresholds(selected), queue or None, peek, masked)
         return renderer.render("queues.html", page=ctx, view=view, refresh=REFRESH_SECONDS)
@@ -253,7 +252,7 @@ def build_router(
         try:
             listing = service.list_workers(selected)
         except ActionError as exc:
-            return renderer.render("down.html", STATUS[exc.outcome], page=ctx, reason=exc.message)
+            return renderer.render("down.html", exc.http_status, page=ctx, reason=exc.message)
         view = workers_context(
             selected, listing, data.thresholds(selected), host=host, worker=worker, agent_available=agent_available,
             masked_keys=data.page_settings(selected).masked_arg_keys,

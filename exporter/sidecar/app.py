@@ -47,7 +47,6 @@ from .models import (
 )
 
 API = "/api/v1/resques"
-STATUS = {"not_found": 404, "stale": 409, "refused": 409, "invalid": 422, "unavailable": 503, "forbidden": 403}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "no valid bearer token"},
     404: {"model": ErrorBody, "description": "unknown Resque, id, job or worker"},
@@ -101,7 +100,7 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
 
     @app.exception_handler(ActionError)
     def _action_error(request: Request, exc: ActionError) -> JSONResponse:
-        return _error(STATUS[exc.outcome], exc.outcome, exc.message, exc.details)
+        return _error(exc.http_status, exc.outcome, exc.message, exc.details)
 
     @app.exception_handler(_Unauthorized)
     def _unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
