@@ -1,19 +1,78 @@
-"""Shared pytest fixtures: a real ``redis-server`` for the integration tier.
+"""Shared pytest fixtures (a real ``redis-server`` for the integration tier) and the three test tiers.
 
 The server starts lazily, only when a test asks for it, so unit tests on fakes never pay for it.
 Every process a fixture starts is stopped by that fixture.
+
+Every test gets exactly one tier mark, here, so a new test file is classified without an edit:
+
+* ``e2e``: under tests/e2e/, or marked so: real Prometheus, Alertmanager, headless Chromium.
+* ``integration``: uses (directly or through other fixtures) one of `INTEGRATION_FIXTURES`, or lives in
+  one of `INTEGRATION_MODULES`: a real redis-server or sentinel, subprocesses, forks, sockets.
+* ``unit`` otherwise: fakes only. `pytest -m unit` is the fast loop.
+
+A test (or module) marked with one of them explicitly keeps that mark.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from support.exporter_process import ExporterProcess, run_exporter_fixture
 from support.redis_server import DEFAULT_EXECUTABLE, RedisServer
+from support.tiers import TierRules
+
+# Fixtures that start a real part. A test using one of them, even through another fixture (`redis_client`,
+# `redis_url`, `pool`, `agent`, ...: pytest's fixture closure), is an integration test.
+INTEGRATION_FIXTURES = frozenset(
+    {
+        "redis_server",  # the session's redis-server process (tests/conftest.py)
+        "redis_server_factory",  # extra redis-server processes (tests/conftest.py)
+        "run_exporter",  # `resque-exporter` subprocesses on loopback ports (tests/conftest.py)
+        "pool_factory",  # forking Resque workers on other servers (tests/agent/conftest.py)
+    }
+)
+
+# Tests that start processes or open sockets in their own body or in a fixture of their own module: a whole
+# module by file name, or one test function as `file.py::function` (all its parameters). File names, not
+# paths, so an entry survives a move to another folder (test file names are unique: tests/ has no packages).
+INTEGRATION_MODULES = frozenset(
+    {
+        # programs run as processes
+        "test_imports.py",  # a fresh interpreter, to see what `resque-exporter` imports
+        "test_process.py",  # `resque-exporter` exit codes
+        "test_reload.py",  # SIGHUP reloads of a running exporter
+        "test_entrypoint_process.py",  # the container entrypoint
+        "test_real_redis_demo.py",  # the demo simulator against redis-server
+        # real redis-server / redis-sentinel started by a fixture of the module
+        "test_sentinel.py",
+        "test_tls.py",
+        # the real tools that check shipped files: promtool, amtool, kubectl kustomize, hadolint, yamllint
+        "test_alertmanager.py",
+        "test_kubernetes.py",
+        "test_scaling_configs.py",
+        "test_compose.py::test_prometheus_config_and_every_shipped_rule_file_pass_promtool",
+        "test_compose.py::test_alertmanager_config_passes_amtool_and_routes_every_severity_to_the_local_inbox",
+        "test_compose.py::test_yamllint_is_clean_on_the_compose_file",
+        "test_dockerfile.py::test_hadolint_is_clean",
+        "test_mixin.py::test_check_mode_reports_a_stale_file",
+        "test_mixin.py::test_site_rules_are_valid",
+        "test_rules.py::test_promtool_check_rules",
+        "test_rules.py::test_promtool_check_config",
+        "test_rules.py::test_promtool_unit_tests_pass",
+        "test_rules.py::test_promtool_unit_tests_really_compare_annotations",
+        "test_rules.py::test_deploy_yaml_is_tidy",
+        "test_families.py::test_promtool_check_metrics_is_clean",
+        "test_failure_families.py::test_promtool_check_metrics_is_clean",
+        "test_timings_exposition.py::test_promtool_accepts_the_exposition",
+    }
+)
+
+TIER_RULES = TierRules(Path(__file__).parent / "e2e", INTEGRATION_FIXTURES, INTEGRATION_MODULES)
 
 
 @pytest.fixture(autouse=True)
@@ -90,3 +149,8 @@ def redis_server_factory() -> Iterator[Callable[..., RedisServer]]:
 def run_exporter() -> Iterator[type[ExporterProcess]]:
     """Start `resque-exporter ARGS` processes on free loopback ports; all are stopped at the end."""
     yield from run_exporter_fixture()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    TIER_RULES.mark(items)
