@@ -8,7 +8,8 @@ Every test gets exactly one tier mark, here, so a new test file is classified wi
 * ``e2e``: under tests/e2e/, or marked so: real Prometheus, Alertmanager, headless Chromium.
 * ``integration``: uses (directly or through other fixtures) one of `INTEGRATION_FIXTURES`, or lives in
   one of `INTEGRATION_MODULES`: a real redis-server or sentinel, subprocesses, forks, sockets.
-* ``unit`` otherwise: fakes only. `pytest -m unit` is the fast loop.
+* ``unit`` otherwise: fakes only. `pytest -m unit` is the fast loop, and `support.unit_guard` fails any
+  unit test that opens a network socket or starts a process, naming the test and what it did.
 
 A test (or module) marked with one of them explicitly keeps that mark.
 """
@@ -25,6 +26,7 @@ import redis
 from support.exporter_process import ExporterProcess, run_exporter_fixture
 from support.redis_server import DEFAULT_EXECUTABLE, RedisServer
 from support.tiers import TierRules
+from support.unit_guard import GUARD
 
 # Fixtures that start a real part. A test using one of them, even through another fixture (`redis_client`,
 # `redis_url`, `pool`, `agent`, ...: pytest's fixture closure), is an integration test.
@@ -154,3 +156,29 @@ def run_exporter() -> Iterator[type[ExporterProcess]]:
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     TIER_RULES.mark(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _guarded(item))
+
+
+def _guarded(item: pytest.Item) -> Iterator[None]:
+    """Setup and call of a unit test run under the guard; teardown does not (see support.unit_guard)."""
+    if item.get_closest_marker("unit") is None:
+        return (yield)
+    with GUARD.watching(item.nodeid, item.path):
+        return (yield)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    GUARD.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    GUARD.uninstall()
