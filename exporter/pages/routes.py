@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import redis
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from prometheus_client import Counter
@@ -20,11 +19,10 @@ from prometheus_client import Counter
 from ..actions import ActionError, Invalid, Principal, Refused, TokenStore
 from ..actions.agent_actions import AgentActions
 from ..resque.agent_protocol import AGENT_ACTIONS, SeenJob
-from ..resque.failure_groups import FailureGroupsView, GroupEntries, read_group_entries
-from ..resque.mutations import FAILED_ACTIONS, FailedAction, FailedFilter, UnknownFailureList
+from ..resque.mutations import FAILED_ACTIONS, FailedAction, FailedFilter
 from .agent import missing_agent_items, outcome_lines, with_items
 from .attention import attention_context
-from .data import Down, PagesData, describe_error, failure_samples
+from .data import Down, PagesData
 from .failures import Filters, failures_context
 from .render import Renderer
 from .resources import queues_context, scheduler_context, workers_context
@@ -194,26 +192,8 @@ def build_router(
             return to_login(request)
         selected = known(resque)
         filters = Filters(selected, list_name or None, queue or None, job_class or None, exception or None)
-        names = [selected] if selected else data.names
-        views: dict[str, FailureGroupsView | str] = {}
-        for name in names:
-            got = data.groups(name)
-            views[name] = got.reason if isinstance(got, Down) else got
-        samples = failure_samples(data, filters, views)
-        detail = None
-        if filters.is_group and selected and not isinstance(views.get(selected), str):
-            flt = FailedFilter(job_class=filters.job_class, exception=filters.exception, queue=filters.queue)
-            handle = service.handle(selected)
-            try:
-                with handle.slots:
-                    detail = read_group_entries(
-                        handle.store, filters.list_name or "failed", flt, before=before, limit=20
-                    )
-            except UnknownFailureList:
-                detail = GroupEntries(0.0, (), None, 0)
-            except (redis.RedisError, OSError) as exc:  # for this Resque only
-                views[selected] = describe_error(exc)
-        context = failures_context(filters, views, samples, detail, data.settings)
+        read = data.failures(filters, before)
+        context = failures_context(filters, read.views, read.samples, read.detail, data.settings)
         return renderer.render(
             "failures.html",
             page=page(session, "failures", selected),
