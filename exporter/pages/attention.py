@@ -15,7 +15,7 @@ from .common import Moment, count_text, duration, moment, page_url
 from .data import Down, ResqueReading
 
 Severity = Literal["critical", "warning"]
-_RANK = {"critical": 0, "warning": 1}
+RANK = {"critical": 0, "warning": 1}
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,12 @@ def attention_context(readings: list[ResqueReading], selected: str | None = None
         items += found
         down = reading.snapshot.reason if isinstance(reading.snapshot, Down) else None
         statuses.append(ResqueStatus(reading.name, down, len(found), page_url("/", resque=reading.name)))
-    items.sort(key=lambda i: (_RANK[i.severity], i.resque, -i.count, i.title))
-    return AttentionContext(tuple(items), tuple(statuses), selected)
+    return AttentionContext(by_severity(items), tuple(statuses), selected)
+
+
+def by_severity(items: list[AttentionItem]) -> tuple[AttentionItem, ...]:
+    """Most severe first; then by Resque, and the biggest count first within it."""
+    return tuple(sorted(items, key=lambda i: (RANK[i.severity], i.resque, -i.count, i.title)))
 
 
 def resque_items(reading: ResqueReading) -> list[AttentionItem]:
