@@ -64,8 +64,9 @@ class PagesState:
         return self.renderer.base
 
     @property
-    def agent_enabled(self) -> bool:
-        return self.agent is not None and self.agent.enabled
+    def acting_agent(self) -> AgentActions | None:
+        """The agent actions when this sidecar acts through agents (it has their key), else None."""
+        return self.agent if self.agent is not None and self.agent.enabled else None
 
     def session_of(self, request: Request) -> Session | None:
         """The request's session, if its cookie is valid and its token still has the role it logged in with."""

@@ -26,9 +26,9 @@ def attention_view(state: PagesState, names: list[str], selected: str | None) ->
     """The items of ``names`` (read in parallel), plus the hosts where live workers have no agent to act
     through when this sidecar acts through agents."""
     context = attention_context(state.data.readings(names), selected)
-    if state.agent is None or not state.agent.enabled:
+    agent = state.acting_agent
+    if agent is None:
         return context
-    agent = state.agent
     return with_items(
         context, [item for name in names for item in missing_agent_items(name, agent.agents_or_none(name))]
     )

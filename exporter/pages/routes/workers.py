@@ -31,7 +31,8 @@ def workers(
         at.resque, listing, state.data.thresholds(at.resque), host=host, worker=worker,
         agent_available=state.agent_available, masked_keys=state.data.page_settings(at.resque).masked_arg_keys,
     )  # fmt: skip
-    agent_hosts = state.agent.covered_hosts(at.resque) if state.agent is not None and state.agent.enabled else set()
+    agent = state.acting_agent
+    agent_hosts = agent.covered_hosts(at.resque) if agent is not None else set()
     return state.renderer.render(
         "workers.html", page=at.page, view=view, refresh=REFRESH_SECONDS, agent_hosts=agent_hosts
     )
