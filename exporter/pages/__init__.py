@@ -4,8 +4,8 @@
 ``/workers``, ``/scheduler``, ``/login``) under the external URL's path, and the static files (CSS and
 the one small script) under ``<path>/static``. Views (attention.py, failures.py, resources.py, outcomes.py,
 agent.py) are pure functions from typed data to a template context; data.py reads through the service;
-routes/ holds one module-level router per page, whose dependencies (deps.py) find what this function
-builds (state.py) on ``app.state.pages``.
+screens/ holds one module-level router per screen (its page and the POSTs of its buttons), whose
+dependencies (deps.py) find what this function builds (state.py) on ``app.state.pages``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..config.thresholds import Thresholds
 from .data import PagesData
 from .deps import Interrupt, interrupted
 from .render import STATIC_DIR, Renderer
-from .routes import ROUTERS
+from .screens import ROUTERS
 from .session import SessionCodec
 from .state import PagesState
 
