@@ -25,6 +25,11 @@ def test_first_lines_give_the_demo_and_test_commands() -> None:
     assert "./scripts/test.sh" in ci
 
 
+def test_readme_stays_a_door() -> None:
+    """What it is, the first commands, the links: the reference lives in docs/."""
+    assert len(doc_page("README.md").splitlines()) <= 250
+
+
 def test_metric_table_matches_what_is_emitted() -> None:
     documented = set(re.findall(r"^\| `(resque_[a-z0-9_]+)` \|", doc_page("docs/metrics.md"), flags=re.M))
     assert documented == table_metric_names()
