@@ -4,7 +4,7 @@
 #   docker run -v $PWD/config.yml:/etc/resque-exporter/config.yml:ro IMAGE      # a config file
 #   docker run IMAGE --demo                                                      # flags go to the exporter
 #   docker run IMAGE resque-sidecar --auth.tokens-file /run/secrets/tokens.yml   # another program
-# The entrypoint (resque_exporter.container) makes that choice; see the README's Docker section.
+# The entrypoint (resque_exporter.container) makes that choice; see docs/deploy.md, "Docker".
 
 # Build stage: turn the source into a wheel (and its dependencies into wheels) once.
 FROM python:3.11-slim-bookworm AS build

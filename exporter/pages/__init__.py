@@ -2,8 +2,10 @@
 
 ``mount_pages`` adds them to the sidecar's FastAPI app: the routes (``/``, ``/failures``, ``/queues``,
 ``/workers``, ``/scheduler``, ``/login``) under the external URL's path, and the static files (CSS and
-the one small script) under ``<path>/static``. Views (attention.py, failures.py, resources.py) are pure
-functions from typed data to a template context; routes.py does the I/O and calls the actions.
+the one small script) under ``<path>/static``. Views (attention.py, failures.py, resources.py, outcomes.py,
+agent.py) are pure functions from typed data to a template context; data.py reads through the service;
+screens/ holds one module-level router per screen (its page and the POSTs of its buttons), whose
+dependencies (deps.py) find what this function builds (state.py) on ``app.state.pages``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from ..actions.agent_actions import AgentActions
 from ..config.pages import PageSettings
 from ..config.thresholds import Thresholds
 from .data import PagesData
+from .deps import Interrupt, interrupted
 from .render import STATIC_DIR, Renderer
-from .routes import build_router
+from .screens import ROUTERS
 from .session import SessionCodec
+from .state import PagesState
 
 __all__ = ["base_path", "mount_pages"]
 
@@ -46,7 +50,8 @@ def mount_pages(
     agent_available: bool = False,
     agent: AgentActions | None = None,
 ) -> PagesData:
-    """Serve the pages on ``app``; returns their data layer (tests and benchmarks drive it directly)."""
+    """Serve the pages on ``app`` (once per app: their state is ``app.state.pages``); returns their data
+    layer (tests and benchmarks drive it directly)."""
     base = base_path(external_url)
     data = PagesData(service, thresholds, settings)
     refused = Counter(
@@ -55,16 +60,18 @@ def mount_pages(
         ["reason"],
         registry=service.audit.registry,
     )
-    router = build_router(
+    app.state.pages = PagesState(
         data,
         tokens,
         SessionCodec(session_key),
         Renderer(base),
         refused,
-        agent_available=agent_available or (agent is not None and agent.enabled),
         agent=agent,
+        agent_available=agent_available or (agent is not None and agent.enabled),
         https=(external_url or "").startswith("https://"),  # Secure cookies when users reach it over https
     )
-    app.include_router(router, prefix=base)
+    app.add_exception_handler(Interrupt, interrupted)
+    for router in ROUTERS:
+        app.include_router(router, prefix=base)
     app.mount(f"{base}/static", StaticFiles(directory=STATIC_DIR), name="pages-static")
     return data

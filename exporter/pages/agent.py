@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..actions.agent_actions import AgentOutcome, AgentsView
-from .attention import _RANK, AttentionContext, AttentionItem
+from .attention import AttentionContext, AttentionItem, by_severity
 from .common import page_url
 
 
@@ -51,7 +51,7 @@ def with_items(context: AttentionContext, extra: list[AttentionItem]) -> Attenti
     """The attention context with more items, ordered and counted as attention_context does."""
     if not extra:
         return context
-    items = sorted([*context.items, *extra], key=lambda i: (_RANK[i.severity], i.resque, -i.count, i.title))
+    items = by_severity([*context.items, *extra])
     added = {name: sum(1 for i in extra if i.resque == name) for name in {i.resque for i in extra}}
     statuses = tuple(replace(r, items=r.items + added.get(r.name, 0)) for r in context.resques)
-    return replace(context, items=tuple(items), resques=statuses)
+    return replace(context, items=items, resques=statuses)

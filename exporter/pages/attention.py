@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..config.thresholds import Thresholds
 from ..resque.snapshot import Snapshot, workers_per_queue
 from .common import Moment, count_text, duration, moment, page_url
 from .data import Down, ResqueReading
 
 Severity = Literal["critical", "warning"]
-_RANK = {"critical": 0, "warning": 1}
+RANK = {"critical": 0, "warning": 1}
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,12 @@ def attention_context(readings: list[ResqueReading], selected: str | None = None
         items += found
         down = reading.snapshot.reason if isinstance(reading.snapshot, Down) else None
         statuses.append(ResqueStatus(reading.name, down, len(found), page_url("/", resque=reading.name)))
-    items.sort(key=lambda i: (_RANK[i.severity], i.resque, -i.count, i.title))
-    return AttentionContext(tuple(items), tuple(statuses), selected)
+    return AttentionContext(by_severity(items), tuple(statuses), selected)
+
+
+def by_severity(items: list[AttentionItem]) -> tuple[AttentionItem, ...]:
+    """Most severe first; then by Resque, and the biggest count first within it."""
+    return tuple(sorted(items, key=lambda i: (RANK[i.severity], i.resque, -i.count, i.title)))
 
 
 def resque_items(reading: ResqueReading) -> list[AttentionItem]:
@@ -68,20 +73,38 @@ def resque_items(reading: ResqueReading) -> list[AttentionItem]:
                 page_url("/", resque=name), "Check Redis",
             )
         ]  # fmt: skip
-    now = snap.redis_time
-    items: list[AttentionItem] = []
+    found = Found(name, snap.redis_time)
+    _worker_items(found, snap, t)
+    _queue_items(found, snap, t)
+    _failure_items(found, reading, snap)
+    _scheduler_items(found, snap, t)
+    _redis_items(found, snap, t)
+    return found.items
 
-    def add(severity: Severity, alert: str, title: str, count: int, since: float | None, detail: str, link: str,
-            action: str) -> None:  # fmt: skip
-        items.append(AttentionItem(name, severity, alert, title, count, moment(since, now), detail, link, action))
 
+class Found:
+    """The items of one Resque as the checks find them, their times shown against its Redis clock."""
+
+    def __init__(self, resque: str, now: float) -> None:
+        self.resque = resque
+        self.now = now
+        self.items: list[AttentionItem] = []
+
+    def add(self, severity: Severity, alert: str, title: str, count: int, since: float | None, detail: str,
+            link: str, action: str) -> None:  # fmt: skip
+        item = AttentionItem(self.resque, severity, alert, title, count, moment(since, self.now), detail, link, action)
+        self.items.append(item)
+
+
+def _worker_items(found: Found, snap: Snapshot, t: Thresholds) -> None:
+    """Dead workers (ResqueDeadWorkers) and jobs running longer than their queue allows (stuck)."""
+    name, now = found.resque, found.now
     dead = _dead_workers(snap)
     if len(dead) > t.dead_workers:
         oldest = min(dead.values(), default=None)
-        add("warning", "ResqueDeadWorkers", "Dead workers", len(dead), oldest,
-            f"heartbeat older than the prune interval ({duration(snap.prune_interval_seconds)})",
-            page_url("/workers", resque=name), "Unregister")  # fmt: skip
-
+        found.add("warning", "ResqueDeadWorkers", "Dead workers", len(dead), oldest,
+                  f"heartbeat older than the prune interval ({duration(snap.prune_interval_seconds)})",
+                  page_url("/workers", resque=name), "Unregister")  # fmt: skip
     stuck: list[tuple[float, str]] = []
     for worker in snap.workers:
         job = worker.job
@@ -92,52 +115,60 @@ def resque_items(reading: ResqueReading) -> list[AttentionItem]:
             stuck.append((job.run_at, worker.id))
     if stuck:
         first_at, first_id = min(stuck)
-        add("warning", "ResqueJobRunningTooLong", "Stuck jobs", len(stuck), first_at,
-            f"running longer than the threshold; oldest on {first_id.split(':', 1)[0]}",
-            page_url("/workers", resque=name), "See kill command")  # fmt: skip
+        found.add("warning", "ResqueJobRunningTooLong", "Stuck jobs", len(stuck), first_at,
+                  f"running longer than the threshold; oldest on {first_id.split(':', 1)[0]}",
+                  page_url("/workers", resque=name), "See kill command")  # fmt: skip
 
+
+def _queue_items(found: Found, snap: Snapshot, t: Thresholds) -> None:
+    """Per queue: unattended (jobs and no worker polling it), head job waiting too long, backlog too large."""
     listening = workers_per_queue(snap)
     for queue, jobs in sorted(snap.queues.items()):
         head = snap.queue_heads.get(queue)
-        since = now - head.age_seconds if head is not None else None
+        since = found.now - head.age_seconds if head is not None else None
         qt = t.for_queue(queue)
-        link = page_url("/queues", resque=name, queue=queue)
+        link = page_url("/queues", resque=found.resque, queue=queue)
         if jobs > 0 and listening.get(queue, 0) == 0:
-            add("critical", "ResqueQueueUnattended", f"No worker on queue {queue}", jobs, since,
-                "jobs are waiting and no registered worker polls this queue", link, "Open queue")  # fmt: skip
+            found.add("critical", "ResqueQueueUnattended", f"No worker on queue {queue}", jobs, since,
+                      "jobs are waiting and no registered worker polls this queue", link, "Open queue")  # fmt: skip
         if head is not None and jobs > 0 and head.age_seconds > (qt.queue_wait_seconds or 0.0):
-            add("warning", "ResqueQueueWaitHigh", f"Queue {queue} waiting {duration(head.age_seconds)}", jobs, since,
-                f"the head job waits longer than {duration(qt.queue_wait_seconds or 0.0)}"
-                + (" (estimated)" if head.estimated else ""), link, "Open queue")  # fmt: skip
+            found.add("warning", "ResqueQueueWaitHigh", f"Queue {queue} waiting {duration(head.age_seconds)}", jobs,
+                      since, f"the head job waits longer than {duration(qt.queue_wait_seconds or 0.0)}"
+                      + (" (estimated)" if head.estimated else ""), link, "Open queue")  # fmt: skip
         if jobs > (qt.queue_jobs or 0.0):
-            add("warning", "ResqueQueueBacklogHigh", f"Queue {queue} backlog", jobs, since,
-                f"more than {count_text(int(qt.queue_jobs or 0))} jobs waiting", link, "Open queue")  # fmt: skip
+            found.add("warning", "ResqueQueueBacklogHigh", f"Queue {queue} backlog", jobs, since,
+                      f"more than {count_text(int(qt.queue_jobs or 0))} jobs waiting", link, "Open queue")  # fmt: skip
 
-    items += _failure_items(reading, snap)
 
-    scheduler = snap.scheduler
-    if scheduler is not None:
-        if scheduler.overdue_jobs > t.overdue_delayed_jobs:
-            add("warning", "ResqueDelayedJobsOverdue", "Scheduler overdue", scheduler.overdue_jobs,
-                scheduler.oldest_overdue_at, "delayed jobs are past due and not moved to their queues",
-                page_url("/scheduler", resque=name), "Open scheduler")  # fmt: skip
-        delayed = scheduler.jobs if scheduler.jobs is not None else scheduler.timestamps
-        if delayed > 0 and not scheduler.master_lock_held:
-            add("critical", "ResqueSchedulerDown", "Scheduler without its lock", delayed, None,
-                "delayed jobs exist and no resque-scheduler holds the master lock",
-                page_url("/scheduler", resque=name), "Open scheduler")  # fmt: skip
+def _scheduler_items(found: Found, snap: Snapshot, t: Thresholds) -> None:
+    """resque-scheduler: delayed jobs overdue, or delayed jobs and no scheduler holding the master lock."""
+    scheduler, link = snap.scheduler, page_url("/scheduler", resque=found.resque)
+    if scheduler is None:
+        return
+    if scheduler.overdue_jobs > t.overdue_delayed_jobs:
+        found.add("warning", "ResqueDelayedJobsOverdue", "Scheduler overdue", scheduler.overdue_jobs,
+                  scheduler.oldest_overdue_at, "delayed jobs are past due and not moved to their queues",
+                  link, "Open scheduler")  # fmt: skip
+    delayed = scheduler.jobs if scheduler.jobs is not None else scheduler.timestamps
+    if delayed > 0 and not scheduler.master_lock_held:
+        found.add("critical", "ResqueSchedulerDown", "Scheduler without its lock", delayed, None,
+                  "delayed jobs exist and no resque-scheduler holds the master lock", link,
+                  "Open scheduler")  # fmt: skip
+
+
+def _redis_items(found: Found, snap: Snapshot, t: Thresholds) -> None:
+    """Every worker paused, and Redis near its maxmemory (where writes start to fail)."""
     if snap.paused:
-        add("warning", "ResqueWorkersPaused", "Workers paused", len(snap.workers), None,
-            "pause-all-workers is set: no worker takes a job", page_url("/workers", resque=name),
-            "Open workers")  # fmt: skip
+        found.add("warning", "ResqueWorkersPaused", "Workers paused", len(snap.workers), None,
+                  "pause-all-workers is set: no worker takes a job", page_url("/workers", resque=found.resque),
+                  "Open workers")  # fmt: skip
     info = snap.redis
     if info is not None and info.max_memory_bytes > 0:
         ratio = info.used_memory_bytes / info.max_memory_bytes
         if ratio > t.redis_memory_ratio:
-            add("critical", "ResqueRedisMemoryHigh", "Redis memory near maxmemory", round(ratio * 100), None,
-                f"{ratio:.0%} of maxmemory used (threshold {t.redis_memory_ratio:.0%})",
-                page_url("/", resque=name), "Free memory")  # fmt: skip
-    return items
+            found.add("critical", "ResqueRedisMemoryHigh", "Redis memory near maxmemory", round(ratio * 100), None,
+                      f"{ratio:.0%} of maxmemory used (threshold {t.redis_memory_ratio:.0%})",
+                      page_url("/", resque=found.resque), "Free memory")  # fmt: skip
 
 
 def _dead_workers(snap: Snapshot) -> dict[str, float]:
@@ -150,25 +181,19 @@ def _dead_workers(snap: Snapshot) -> dict[str, float]:
     }
 
 
-def _failure_items(reading: ResqueReading, snap: Snapshot) -> list[AttentionItem]:
-    name, t = reading.name, reading.thresholds
-    items: list[AttentionItem] = []
-    link = page_url("/failures", resque=name)
+def _failure_items(found: Found, reading: ResqueReading, snap: Snapshot) -> None:
+    """The failure ratio over the alert's window, and failure lists grown past their threshold."""
+    t, link = reading.thresholds, page_url("/failures", resque=found.resque)
     ratio = reading.ratio
     if ratio is not None and ratio.processed > 0 and ratio.ratio > t.failure_ratio:
         detail = (
             f"{ratio.ratio:.1%} of {count_text(ratio.processed)} jobs failed in the last {duration(ratio.span_seconds)}"
             f" (threshold {t.failure_ratio:.0%})"
         )
-        items.append(
-            AttentionItem(name, "warning", "ResqueFailureRateHigh", "Failures above threshold", ratio.failed,
-                          None, detail, link, "Review failures")
-        )  # fmt: skip
+        found.add("warning", "ResqueFailureRateHigh", "Failures above threshold", ratio.failed, None, detail, link,
+                  "Review failures")  # fmt: skip
     total = sum(snap.failed_lists.values())
     if total > t.failed_list_jobs:
         detail = f"more than {count_text(int(t.failed_list_jobs))} entries in the failure lists"
-        items.append(
-            AttentionItem(name, "warning", "ResqueFailedListLarge", "Failed list large", total, None,
-                          detail, link, "Retry or remove")
-        )  # fmt: skip
-    return items
+        found.add("warning", "ResqueFailedListLarge", "Failed list large", total, None, detail, link,
+                  "Retry or remove")  # fmt: skip

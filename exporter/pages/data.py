@@ -1,8 +1,8 @@
-"""What the pages read, and from where: the sidecar's DataStores, through the same handles the actions use.
+"""What the pages read, and from where: the service's reads (:mod:`..actions.reads` and the API's listings).
 
-Every read is per Resque and turns a Redis failure into a :class:`Down` value for that Resque only, so
-one unreachable Redis becomes a banner while the others render. Reads go through the DataStore (the
-exporter's snapshot, the failure group index, the remediation reads); nothing here knows a key name.
+Every read is per Resque and turns an :class:`ActionError` (the service maps every Redis failure to one)
+into a :class:`Down` value for that Resque only, so one unreachable Redis becomes a banner with its reason
+while the others render. Nothing here knows a key name or holds a DataStore.
 """
 
 from __future__ import annotations
@@ -14,23 +14,22 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import redis
-
-from ..actions import RemediationService
+from ..actions import ActionError, Invalid, RemediationService
+from ..actions.reads import PageReads
 from ..config.pages import PageSettings
 from ..config.thresholds import Thresholds
-from ..resque.failure_groups import FailureGroupIndex, FailureGroupsView, read_sample
-from ..resque.mutations import FailedEntry
+from ..resque.failure_groups import FailureGroupsView, GroupEntries
+from ..resque.mutations import FailedEntry, FailedFilter
 from ..resque.snapshot import Snapshot
 from .failures import Filters
 
 log = logging.getLogger(__name__)
 
 RATIO_WINDOW_SECONDS = 600.0  # the failure-ratio alert's window (resque:failure_ratio:rate10m)
-_MIN_RATIO_SPAN_SECONDS = 60.0
+MIN_RATIO_SPAN_SECONDS = 60.0
 MAX_PARALLEL_READS = 8
 MAX_SAMPLES = 60  # sample entries shown on the failures page
-MAX_CATCH_UP_READS = 10_000  # a bound, never reached in practice: each read advances every list by a budget
+GROUP_PAGE_ENTRIES = 20  # entries of one group per page, newest first
 
 
 @dataclass(frozen=True)
@@ -58,13 +57,22 @@ class ResqueReading:
     ratio: FailureRatio | None = None
 
 
-def describe_error(exc: Exception) -> str:
-    first = str(exc).split("\n", 1)[0][:200]
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+SampleKey = tuple[str, str, str, str]
+"""(resque, failure list, job class, exception): one failure group across the Resques."""
+
+
+@dataclass(frozen=True)
+class FailuresRead:
+    """What the failures page read: each Resque's groups (or why it is down), samples, one group's entries."""
+
+    views: dict[str, FailureGroupsView | str]
+    samples: dict[SampleKey, FailedEntry]
+    detail: GroupEntries | None
 
 
 class PagesData:
-    """Reads for the pages over the service's handles; keeps the few things pages remember between views."""
+    """Reads for the pages over the service; keeps the few things pages remember between views (the
+    counters behind the failure ratio)."""
 
     def __init__(
         self,
@@ -73,11 +81,10 @@ class PagesData:
         settings: Mapping[str, PageSettings] | None = None,
     ) -> None:
         self.service = service
+        self.reads = PageReads(service)
         self._thresholds = dict(thresholds)
         self.settings: dict[str, PageSettings] = dict(settings or {})
-        self._indexes: dict[str, FailureGroupIndex] = {}
         self._history: dict[str, deque[tuple[float, int, int]]] = {}
-        self._catching_up: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
     @property
@@ -90,64 +97,28 @@ class PagesData:
     def page_settings(self, name: str) -> PageSettings:
         return self.settings.get(name) or PageSettings()
 
-    def group_index(self, name: str) -> FailureGroupIndex:
-        with self._lock:
-            index = self._indexes.get(name)
-            if index is None:
-                index = self._indexes[name] = FailureGroupIndex(self.service.handle(name).store)
-            return index
-
     def snapshot(self, name: str) -> Snapshot | Down:
-        handle = self.service.handle(name)
         try:
-            with handle.slots:
-                snapshot = handle.store.read_snapshot()
-        except (redis.RedisError, OSError) as exc:
-            log.warning("Resque %s unreadable for the pages: %s", name, type(exc).__name__)
-            return Down(describe_error(exc))
+            snapshot = self.reads.snapshot(name)
+        except ActionError as exc:
+            return Down(exc.reason)
         self._remember(name, snapshot)
         return snapshot
 
     def groups(self, name: str) -> FailureGroupsView | Down:
-        """The failure groups read so far; if the lists are not read to their end yet, a background thread
-        goes on reading them (a budget at a time), so the next views are complete without being slow."""
-        handle = self.service.handle(name)
+        """The failure groups read so far (the rest is read in the background, see :class:`PageReads`)."""
         try:
-            with handle.slots:
-                view = self.group_index(name).read()
-        except (redis.RedisError, OSError) as exc:
-            return Down(describe_error(exc))
-        if not view.complete:
-            self._catch_up(name)
-        return view
-
-    def _catch_up(self, name: str) -> None:
-        with self._lock:
-            running = self._catching_up.get(name)
-            if running is not None and running.is_alive():
-                return
-            thread = threading.Thread(target=self._read_to_end, args=(name,), name=f"pages-groups-{name}", daemon=True)
-            self._catching_up[name] = thread
-        thread.start()
-
-    def _read_to_end(self, name: str) -> None:
-        handle, index = self.service.handle(name), self.group_index(name)
-        for _ in range(MAX_CATCH_UP_READS):
-            try:
-                with handle.slots:
-                    if index.read().complete:
-                        return
-            except (redis.RedisError, OSError) as exc:
-                log.warning("reading the failure groups of %s stopped: %s", name, type(exc).__name__)
-                return
+            return self.reads.failure_groups(name)
+        except ActionError as exc:
+            return Down(exc.reason)
 
     def wait_caught_up(self, name: str, timeout: float) -> bool:
-        """For tests and benchmarks: wait for the background read of ``name`` to end."""
-        with self._lock:
-            thread = self._catching_up.get(name)
-        if thread is not None:
-            thread.join(timeout)
-        return thread is None or not thread.is_alive()
+        """For tests and benchmarks: wait for the background read of ``name``'s failure lists to end."""
+        return self.reads.wait_caught_up(name, timeout)
+
+    def invalidate(self, name: str) -> None:
+        """After an action: the failure groups are read again from the lists' start."""
+        self.reads.invalidate_groups(name)
 
     def reading(self, name: str) -> ResqueReading:
         """What the attention page needs of one Resque: its snapshot (the exporter's read) and failure ratio."""
@@ -160,13 +131,6 @@ class PagesData:
             return [self.reading(name) for name in names]
         with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
             return list(pool.map(self.reading, names))
-
-    def invalidate(self, name: str) -> None:
-        """After an action: the failure groups are read again from the lists' start."""
-        with self._lock:
-            index = self._indexes.get(name)
-        if index is not None:
-            index.invalidate()
 
     def _remember(self, name: str, snapshot: Snapshot) -> None:
         with self._lock:
@@ -182,22 +146,52 @@ class PagesData:
         if len(history) < 2:
             return None
         (t0, p0, f0), (t1, p1, f1) = history[0], history[-1]
-        if t1 - t0 < _MIN_RATIO_SPAN_SECONDS or p1 < p0 or f1 < f0:
+        if t1 - t0 < MIN_RATIO_SPAN_SECONDS or p1 < p0 or f1 < f0:
             return None
         processed, failed = p1 - p0, f1 - f0
         return FailureRatio(failed / processed if processed else 0.0, t1 - t0, failed, processed)
 
+    def failures(self, filters: Filters, before: int | None) -> FailuresRead:
+        """Everything the failures page shows: the groups of the Resques it filters on, samples of the first
+        groups, and, for one group, a page of its entries from index ``before`` down."""
+        names = [filters.resque] if filters.resque else self.names
+        views: dict[str, FailureGroupsView | str] = {}
+        for name in names:
+            got = self.groups(name)
+            views[name] = got.reason if isinstance(got, Down) else got
+        samples = failure_samples(self.reads, filters, views)
+        detail = None
+        selected = filters.resque
+        if filters.is_group and selected and not isinstance(views.get(selected), str):
+            got_entries = self.group_entries(filters, before)
+            if isinstance(got_entries, Down):  # for this Resque only
+                views[selected] = got_entries.reason
+            else:
+                detail = got_entries
+        return FailuresRead(views, samples, detail)
+
+    def group_entries(self, filters: Filters, before: int | None) -> GroupEntries | Down:
+        """A page of the one group ``filters`` name (none for a failure list that does not exist)."""
+        assert filters.resque is not None
+        flt = FailedFilter(job_class=filters.job_class, exception=filters.exception, queue=filters.queue)
+        list_name = filters.list_name or "failed"
+        try:
+            return self.reads.group_entries(filters.resque, list_name, flt, before=before, limit=GROUP_PAGE_ENTRIES)
+        except Invalid:  # no such failure list: the group has no entries
+            return GroupEntries(0.0, (), None, 0)
+        except ActionError as exc:
+            return Down(exc.reason)
+
 
 def failure_samples(
-    data: PagesData, filters: Filters, views: Mapping[str, FailureGroupsView | str]
-) -> dict[tuple[str, str, str, str], FailedEntry]:
+    reads: PageReads, filters: Filters, views: Mapping[str, FailureGroupsView | str]
+) -> dict[SampleKey, FailedEntry]:
     """The newest entry of the first groups shown (message and backtrace), one LINDEX each (MAX_SAMPLES)."""
-    samples: dict[tuple[str, str, str, str], FailedEntry] = {}
+    samples: dict[SampleKey, FailedEntry] = {}
     budget = MAX_SAMPLES
     for resque, view in views.items():
         if isinstance(view, str):
             continue
-        handle = data.service.handle(resque)
         for group in view.groups:
             if budget <= 0:
                 return samples
@@ -205,9 +199,8 @@ def failure_samples(
                 continue
             budget -= 1
             try:
-                with handle.slots:
-                    entry = read_sample(handle.store, group)
-            except (redis.RedisError, OSError):  # a sample is optional; the group is shown without it
+                entry = reads.group_sample(resque, group)
+            except ActionError:  # a sample is optional; the group is shown without it
                 break
             if entry is not None:
                 samples[(resque, group.list_name, group.job_class, group.exception)] = entry

@@ -118,7 +118,7 @@ class Keys:
         """SCAN MATCH pattern of resque-retry's per-job counters, which exist exactly while a job is mid-retry."""
         return _glob_escape(self.key("resque-retry:")) + "*"
 
-    # resque-exporter's own keys: the agent channel (README "Agent"). Under a prefix Resque never uses.
+    # resque-exporter's own keys: the agent channel (docs/agent.md). Under a prefix Resque never uses.
     @property
     def agents(self) -> str:
         """HASH host -> the agent's registration (JSON with its last heartbeat)."""

@@ -122,7 +122,7 @@ class ListEdit:
 
 
 @cache
-def _lua_source(name: str) -> str:
+def lua_source(name: str) -> str:
     return resources.files(__package__).joinpath("lua", name).read_text(encoding="utf-8")
 
 
@@ -141,7 +141,7 @@ class RedisBound:
             self.__dict__["_lua_scripts"] = registry
         script = registry.get(name)
         if script is None:
-            script = self._client.register_script(_lua_source(name))
+            script = self._client.register_script(lua_source(name))
             registry[name] = script
         return script
 

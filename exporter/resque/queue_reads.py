@@ -16,11 +16,11 @@ from typing import Any
 import redis
 
 from .keys import Keys
-from .lists import _lua_source
+from .lists import lua_source
 
 QUEUE_CHUNK = 256
 """Queues per read_queues.lua call (a few KB of key names, ~0.3 ms of Redis time)."""
-READ_QUEUES = _lua_source("read_queues.lua")
+READ_QUEUES = lua_source("read_queues.lua")
 WRONGTYPE = redis.ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value")
 EVAL_REFUSED = re.compile(r"unknown command|no permissions to run the 'eval' command", re.IGNORECASE)
 """A reply that means Redis refuses EVAL itself (renamed away, ACL), not that a script failed."""

@@ -98,12 +98,11 @@ def test_demo_sidecar_generates_its_token_into_the_secrets_dir() -> None:
 
 
 def test_readme_docker_table_names_every_command() -> None:
-    from pathlib import Path
-
     from resque_exporter.container.entrypoint import DEMO_SIDECAR, DEMO_SIMULATOR, PROGRAMS
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    docker = readme.split("### Docker\n", 1)[1].split("\n### ", 1)[0]
+    from support.docs import doc_section
+
+    docker = doc_section("docs/deploy.md", "Docker")
     for command in (*PROGRAMS[1:], DEMO_SIMULATOR, DEMO_SIDECAR):
         assert f"`{command} " in docker, command
     assert DEFAULT_CONFIG_FILE in docker and "REDIS_URL" in docker

@@ -42,7 +42,7 @@ SIDECAR_BASE = "http://localhost:9448/"
 SEVERITIES = {"critical", "warning", "info"}
 ANNOTATIONS = {"summary", "description", "runbook_url", "dashboard_url"}
 
-# The metric contract: every resque_* name the exporter really emits (the README's metric table is
+# The metric contract: every resque_* name the exporter really emits (docs/metrics.md's tables are
 # checked against the same set). Rules and dashboards may use these and nothing else, so a rename in
 # the exporter cannot silently leave an alert that never fires.
 CONTRACT = frozenset(emitted_metric_names())

@@ -1,4 +1,4 @@
-"""Every query of the README's PromQL cookbook (and the KEDA example's triggers) against a real Prometheus
+"""Every query of docs/promql-cookbook.md (and the KEDA example's triggers) against a real Prometheus
 scraping a real exporter, with answers checked against what the test put in two real Redis servers.
 
 `main` drains its `mailers` queue at about 10 jobs/s (one worker finishing jobs), so throughput and time
@@ -22,13 +22,13 @@ import yaml
 from resque_exporter.resque.writer import ResqueWriter
 
 from support.alerting_stack import Service, binary, services
+from support.docs import doc_page
 from support.exporter_process import ExporterProcess
 from support.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
 SCALED_OBJECT = ROOT / "deploy" / "kubernetes" / "components" / "worker-example" / "scaledobject.yaml"
 DRAIN_PER_SECOND = 10.0
 WORKERS = 4
@@ -36,11 +36,9 @@ MAILERS, DEFAULT = 400, 30
 
 
 def cookbook() -> dict[str, str]:
-    """Title -> query, from the README's cookbook section (bold title, then a ```promql block)."""
-    text = README.read_text()
-    section = text.split("## PromQL cookbook", 1)[1].split("\n## ", 1)[0]
-    found = dict(re.findall(r"\*\*(.+?)\*\*.*?```promql\n(.+?)\n```", section, flags=re.S))
-    assert found, "the README has a PromQL cookbook"
+    """Title -> query, from the cookbook's page (bold title, then a ```promql block)."""
+    found = dict(re.findall(r"\*\*(.+?)\*\*.*?```promql\n(.+?)\n```", doc_page("docs/promql-cookbook.md"), flags=re.S))
+    assert found, "docs/promql-cookbook.md has queries"
     return found
 
 

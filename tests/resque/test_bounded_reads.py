@@ -108,7 +108,7 @@ def test_bulk_apply_splits_calls_at_the_budget_and_applies_each_entry_once(
 ) -> None:
     monkeypatch.setattr(lists, "APPLY_BUDGET_MICROS", 0)  # every call attempts exactly one edit
     push(redis_client, [entry("mailers", "MailJob", "E", i) for i in range(40)])
-    redis_client.script_load(lists._lua_source("list_apply.lua"))  # no NOSCRIPT retry in the count
+    redis_client.script_load(lists.lua_source("list_apply.lua"))  # no NOSCRIPT retry in the count
     redis_client.config_resetstat()
     changed = sum(len(part.changed) for part in DataStore(redis_client).bulk_failed(action))  # type: ignore[arg-type]
     assert changed == 40

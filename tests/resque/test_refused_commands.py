@@ -67,7 +67,7 @@ def test_other_errors_still_propagate(redis_client: redis.Redis, redis_server: R
         redis_client.execute_command("ACL", "DELUSER", "blind")
 
 
-# The ACL the README gives for the exporter's Redis user (namespace `resque`); keep the two in sync.
+# The ACL docs/configuration.md gives for the exporter's Redis user (namespace `resque`); keep the two in sync.
 README_ACL = (
     "on >exporter-password ~resque:* ~resque_scheduler_master_lock "
     "-@all +multi +exec +time +echo +smembers +get +mget +llen +lindex +lrange +hgetall +exists +info "
@@ -76,9 +76,9 @@ README_ACL = (
 
 
 def test_readme_acl_is_enough_for_every_read(redis_client: redis.Redis, redis_server: RedisServer) -> None:
-    from pathlib import Path
+    from support.docs import doc_page
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = doc_page("docs/configuration.md")
     assert f"ACL SETUSER resque-exporter {README_ACL}" in " ".join(readme.split())
     seed(redis_client)
     redis_client.hset("resque:workers:heartbeat", "x:1:mailers", "2026-11-22T16:03:13-05:00")

@@ -149,7 +149,7 @@ def emitted_metric_names() -> set[str]:
 
 
 def table_metric_names() -> set[str]:
-    """The names the README's metric table lists: sample names, except a histogram goes by its family name."""
+    """The names docs/metrics.md's tables list: sample names, except a histogram goes by its family name."""
     return {
         family.name if family.type == "histogram" else sample.name
         for text in (_every_family_exposition(), sample_timings_exposition())
