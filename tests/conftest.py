@@ -50,6 +50,7 @@ INTEGRATION_MODULES = frozenset(
         "test_reload.py",  # SIGHUP reloads of a running exporter
         "test_entrypoint_process.py",  # the container entrypoint
         "test_real_redis_demo.py",  # the demo simulator against redis-server
+        "test_runnable_commands.py::test_runnable_block_runs",  # the docs' shell blocks, run with bash
         # real redis-server / redis-sentinel started by a fixture of the module
         "test_sentinel.py",
         "test_tls.py",
