@@ -1,0 +1,68 @@
+"""The API's surface is a contract: clients are generated from its OpenAPI document, so paths, methods and
+operation ids stay what they were when the routes moved from closures into module-level routers.
+
+The expected sets were captured from the app before that move; a change here is a change for every client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+
+from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
+from resque_exporter.actions.agent_actions import AgentActions
+from resque_exporter.resque.datastore import DataStore
+from resque_exporter.sidecar.agents import add_agent_routes
+from resque_exporter.sidecar.app import create_sidecar_app
+
+from support.redis_server import free_port
+
+API = "/api/v1/resques"
+CORE = {
+    ("GET", API, "list_resques"),
+    ("GET", f"{API}/{{resque}}/failed", "list_failed"),
+    ("POST", f"{API}/{{resque}}/failed/{{entry_id}}/retry", "retry_failed"),
+    ("POST", f"{API}/{{resque}}/failed/{{entry_id}}/retry-and-remove", "retry_and_remove_failed"),
+    ("POST", f"{API}/{{resque}}/failed/{{entry_id}}/remove", "remove_failed"),
+    ("POST", f"{API}/{{resque}}/failed/bulk", "bulk_failed"),
+    ("GET", f"{API}/{{resque}}/queues/{{queue}}/jobs", "list_queued"),
+    ("POST", f"{API}/{{resque}}/queues/{{queue}}/jobs/remove", "remove_queued"),
+    ("GET", f"{API}/{{resque}}/workers", "list_workers"),
+    ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/unregister", "unregister_worker"),
+}
+AGENT = {
+    ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/kill-job", "kill_job_worker"),
+    ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/stop-after-job", "stop_after_job_worker"),
+    ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/stop-now", "stop_now_worker"),
+    ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/pause", "pause_worker"),
+    ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/resume", "resume_worker"),
+    ("GET", f"{API}/{{resque}}/agents", "list_agents"),
+    ("GET", f"{API}/{{resque}}/agent-requests/{{request_id}}", "agent_request"),
+}
+
+
+def openapi(with_agent: bool) -> dict[str, Any]:
+    """The document of an app over one Resque whose Redis is never reached (the document needs none)."""
+    handles = {"main": ResqueHandle("main", DataStore(redis.Redis(port=free_port())))}
+    service = RemediationService(handles, Audit(handles))
+    app = create_sidecar_app(service, TokenStore([("alice", "operator", "o" * 32)]))
+    if with_agent:
+        add_agent_routes(app, AgentActions(service, b"k" * 32))
+    return app.openapi()
+
+
+def operations(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(METHOD, path, operation id) of every operation the document describes."""
+    return {(verb.upper(), path, op["operationId"]) for path, ops in doc["paths"].items() for verb, op in ops.items()}
+
+
+@pytest.mark.parametrize(("with_agent", "expected"), [(False, CORE), (True, CORE | AGENT)])
+def test_paths_methods_and_operation_ids_are_the_published_ones(with_agent: bool, expected: set[Any]) -> None:
+    assert operations(openapi(with_agent)) == expected
+
+
+def test_operation_ids_are_unique() -> None:
+    ids = [op["operationId"] for ops in openapi(True)["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
