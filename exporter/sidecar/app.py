@@ -12,53 +12,29 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client.exposition import choose_encoder
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..actions import ActionError, Principal, RemediationService, TokenStore
-from ..actions.audit import Action
+from ..actions import RemediationService, TokenStore
 from ..resque.mutations import FailedAction, FailedFilter
-from .models import (
-    ID_PATTERN,
+from .deps import Caller
+from .errors import ACTION_ERRORS, ERRORS, EXCEPTION_HANDLERS, error_response
+from .models.common import ID_PATTERN, ResquesBody
+from .models.failed import (
     BulkRequest,
     BulkResult,
-    ErrorBody,
     FailedActionBody,
     FailedActionResult,
     FailedPageBody,
-    QueuedJobBody,
-    QueuedPageBody,
-    QueuedRemoveRequest,
-    QueuedRemoveResult,
-    ResquesBody,
     SkippedBody,
-    UnregisterRequest,
-    UnregisterResult,
-    WorkersBody,
     failed_entry_body,
-    queued_job_body,
-    worker_body,
 )
+from .models.queues import QueuedJobBody, QueuedPageBody, QueuedRemoveRequest, QueuedRemoveResult, queued_job_body
+from .models.workers import UnregisterRequest, UnregisterResult, WorkersBody, worker_body
 
 API = "/api/v1/resques"
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no valid bearer token"},
-    404: {"model": ErrorBody, "description": "unknown Resque, id, job or worker"},
-    422: {"model": ErrorBody, "description": "malformed request, id or filter"},
-    503: {"model": ErrorBody, "description": "this Resque's Redis is unavailable (other Resques are not affected)"},
-}
-_ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
-    **_ERRORS,
-    403: {"model": ErrorBody, "description": "read-only token"},
-    409: {"model": ErrorBody, "description": "stale (changed since read) or refused in the current state"},
-    415: {"model": ErrorBody, "description": "the body must be application/json"},
-}
 _FAILED_ACTIONS: dict[FailedAction, str] = {
     "retry": "Push the stored payload verbatim and mark the entry `retried_at`, in one atomic step. An entry "
     "already retried is refused (409) unless `force`.",
@@ -70,23 +46,6 @@ Offset = Annotated[int, Query(ge=0, le=100_000_000)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-_bearer = HTTPBearer(auto_error=False, description="a token from the --auth.tokens-file")
-
-
-def _principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    """The caller, from `Authorization: Bearer <token>`; 401 without a valid token (reads included)."""
-    tokens: TokenStore = request.app.state.tokens
-    who = tokens.authenticate(credentials.credentials if credentials is not None else None)
-    if who is None:
-        raise _Unauthorized()
-    return who
-
-
-Caller = Annotated[Principal, Depends(_principal)]
-
-
 def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastAPI:
     """The sidecar app for ``service``'s Resques, accepting ``tokens``."""
     app = FastAPI(
@@ -95,47 +54,9 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
         description="Retry, remove and unregister safely under concurrent change (README: Remediation sidecar).",
         docs_url=None,
         redoc_url=None,
+        exception_handlers=EXCEPTION_HANDLERS,
     )
-    app.state.tokens = tokens
-
-    @app.exception_handler(ActionError)
-    def _action_error(request: Request, exc: ActionError) -> JSONResponse:
-        return _error(exc.http_status, exc.outcome, exc.message, exc.details)
-
-    @app.exception_handler(_Unauthorized)
-    def _unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
-        response = _error(401, "unauthorized", "a valid `Authorization: Bearer <token>` header is required")
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
-
-    @app.exception_handler(StarletteHTTPException)
-    def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        response = _error(exc.status_code, kind, str(exc.detail))
-        response.headers.update(exc.headers or {})
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        """A request the schema refused: the caller and the role are checked first (401, then 403 for a
-        read-only token on an action), and a refused action is audited and counted like any other."""
-        errors = jsonable_encoder(exc.errors(), exclude={"input", "url", "ctx"})
-        first = errors[0] if errors else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        message = f"{where}: {first.get('msg', 'invalid request')}"
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        caller = tokens.authenticate(credentials.strip() if scheme.lower() == "bearer" else None)
-        if caller is None:
-            return _unauthorized(request, _Unauthorized())
-        action = _refused_action(request, exc)
-        resque = str(request.path_params.get("resque", ""))
-        if action is not None and not caller.may_act:
-            forbidden = f"token {caller.name!r} is read-only; actions need an operator token"
-            service.refuse_request(caller, resque, action, "forbidden", forbidden)
-            return _error(403, "forbidden", forbidden)
-        if action is not None:
-            service.refuse_request(caller, resque, action, "invalid", message)
-        return _error(422, "invalid", message, {"errors": errors})
+    app.state.service, app.state.tokens = service, tokens
 
     @app.middleware("http")
     async def _json_posts_only(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -144,7 +65,7 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
         if is_api and request.method == "POST":
             media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if media_type != "application/json":
-                return _error(
+                return error_response(
                     415, "unsupported_media_type", "POST bodies must be sent as Content-Type: application/json"
                 )
         response = await call_next(request)
@@ -161,11 +82,11 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
     def healthy() -> str:
         return "Healthy\n"
 
-    @app.get(API, response_model=ResquesBody, responses=_ERRORS, operation_id="list_resques")
+    @app.get(API, response_model=ResquesBody, responses=ERRORS, operation_id="list_resques")
     def list_resques(caller: Caller) -> ResquesBody:
         return ResquesBody(resques=service.names)
 
-    @app.get(f"{API}/{{resque}}/failed", response_model=FailedPageBody, responses=_ERRORS, operation_id="list_failed")
+    @app.get(f"{API}/{{resque}}/failed", response_model=FailedPageBody, responses=ERRORS, operation_id="list_failed")
     def list_failed(
         caller: Caller,
         resque: str,
@@ -217,14 +138,14 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
             failed_route(action),
             methods=["POST"],
             response_model=FailedActionResult,
-            responses=_ACTION_ERRORS,
+            responses=ACTION_ERRORS,
             operation_id=f"{action}_failed",
             summary=action.replace("_", " ").capitalize(),
             description=doc,
         )
 
     @app.post(
-        f"{API}/{{resque}}/failed/bulk", response_model=BulkResult, responses=_ACTION_ERRORS, operation_id="bulk_failed"
+        f"{API}/{{resque}}/failed/bulk", response_model=BulkResult, responses=ACTION_ERRORS, operation_id="bulk_failed"
     )
     def bulk(caller: Caller, resque: str, body: BulkRequest) -> BulkResult:
         """One action on every entry a filter selects, in bounded chunks; `dry_run` reports the ids only."""
@@ -247,7 +168,7 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
     @app.get(
         f"{API}/{{resque}}/queues/{{queue:path}}/jobs",
         response_model=QueuedPageBody,
-        responses=_ERRORS,
+        responses=ERRORS,
         operation_id="list_queued",
     )
     def list_queued(
@@ -273,7 +194,7 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
     @app.post(
         f"{API}/{{resque}}/queues/{{queue:path}}/jobs/remove",
         response_model=QueuedRemoveResult,
-        responses=_ACTION_ERRORS,
+        responses=ACTION_ERRORS,
         operation_id="remove_queued",
     )
     def remove_queued(caller: Caller, resque: str, queue: str, body: QueuedRemoveRequest) -> QueuedRemoveResult:
@@ -285,7 +206,7 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
             resque=resque, queue=queue, dry_run=body.dry_run, removed=removal.removed, missing=removal.missing
         )
 
-    @app.get(f"{API}/{{resque}}/workers", response_model=WorkersBody, responses=_ERRORS, operation_id="list_workers")
+    @app.get(f"{API}/{{resque}}/workers", response_model=WorkersBody, responses=ERRORS, operation_id="list_workers")
     def list_workers(caller: Caller, resque: str) -> WorkersBody:
         view = service.list_workers(resque)
         return WorkersBody(
@@ -299,7 +220,7 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore) -> FastA
     @app.post(
         f"{API}/{{resque}}/workers/{{worker_id:path}}/unregister",
         response_model=UnregisterResult,
-        responses=_ACTION_ERRORS,
+        responses=ACTION_ERRORS,
         operation_id="unregister_worker",
     )
     def unregister(
@@ -340,37 +261,3 @@ def _resque_names_in_schema(app: FastAPI, names: list[str]) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-class _Unauthorized(Exception):
-    """No token, or one that matches none configured."""
-
-
-_ROUTE_ACTIONS: dict[str, Action] = {
-    "retry_failed": "retry",
-    "retry_and_remove_failed": "retry_and_remove",
-    "remove_failed": "remove",
-    "remove_queued": "remove_queued",
-    "unregister_worker": "unregister",
-}
-_BULK: dict[object, Action] = {
-    "retry": "bulk_retry",
-    "retry_and_remove": "bulk_retry_and_remove",
-    "remove": "bulk_remove",
-}
-
-
-def _refused_action(request: Request, exc: RequestValidationError) -> Action | None:
-    """The audited action a refused request asked for, from its route (and a bulk body's `action`); None for reads."""
-    route = request.scope.get("route")
-    operation = getattr(route, "operation_id", None)
-    if operation == "bulk_failed":
-        body = exc.body if isinstance(exc.body, dict) else {}
-        action = body.get("action")
-        return _BULK.get(action, "bulk") if isinstance(action, str) else "bulk"
-    return _ROUTE_ACTIONS.get(str(operation))
-
-
-def _error(status: int, kind: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
-    body = ErrorBody(error=kind, message=message, details=jsonable_encoder(details or {}))
-    return JSONResponse(status_code=status, content=body.model_dump(), headers={"Cache-Control": "no-store"})
