@@ -14,7 +14,6 @@ import redis
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.actions.agent_actions import AgentActions
 from resque_exporter.resque.datastore import DataStore
-from resque_exporter.sidecar.agents import add_agent_routes
 from resque_exporter.sidecar.app import create_sidecar_app
 
 from support.redis_server import free_port
@@ -47,10 +46,8 @@ def openapi(with_agent: bool) -> dict[str, Any]:
     """The document of an app over one Resque whose Redis is never reached (the document needs none)."""
     handles = {"main": ResqueHandle("main", DataStore(redis.Redis(port=free_port())))}
     service = RemediationService(handles, Audit(handles))
-    app = create_sidecar_app(service, TokenStore([("alice", "operator", "o" * 32)]))
-    if with_agent:
-        add_agent_routes(app, AgentActions(service, b"k" * 32))
-    return app.openapi()
+    agent = AgentActions(service, b"k" * 32) if with_agent else None
+    return create_sidecar_app(service, TokenStore([("alice", "operator", "o" * 32)]), agent).openapi()
 
 
 def operations(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
