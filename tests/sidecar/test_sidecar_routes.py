@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis
+from fastapi import FastAPI
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.actions.agent_actions import AgentActions
@@ -42,12 +43,16 @@ AGENT = {
 }
 
 
-def openapi(with_agent: bool) -> dict[str, Any]:
-    """The document of an app over one Resque whose Redis is never reached (the document needs none)."""
-    handles = {"main": ResqueHandle("main", DataStore(redis.Redis(port=free_port())))}
-    service = RemediationService(handles, Audit(handles))
+def app_over(client: redis.Redis, with_agent: bool) -> tuple[FastAPI, RemediationService]:
+    """An app over one Resque, with or without agent actions."""
+    service = RemediationService({"main": ResqueHandle("main", DataStore(client))}, Audit(["main"]))
     agent = AgentActions(service, b"k" * 32) if with_agent else None
-    return create_sidecar_app(service, TokenStore([("alice", "operator", "o" * 32)]), agent).openapi()
+    return create_sidecar_app(service, TokenStore([("alice", "operator", "o" * 32)]), agent), service
+
+
+def openapi(with_agent: bool) -> dict[str, Any]:
+    """The document needs no Redis: this one is never listening."""
+    return app_over(redis.Redis(port=free_port()), with_agent)[0].openapi()
 
 
 def operations(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -63,3 +68,11 @@ def test_paths_methods_and_operation_ids_are_the_published_ones(with_agent: bool
 def test_operation_ids_are_unique() -> None:
     ids = [op["operationId"] for ops in openapi(True)["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("with_agent", [False, True])
+def test_the_agent_presence_family_comes_with_the_agent_routes(redis_client: redis.Redis, with_agent: bool) -> None:
+    """Without agent actions there is nothing to be missing: no `resque_sidecar_agent_*` family to alert on."""
+    _, service = app_over(redis_client, with_agent)
+    up = service.audit.registry.get_sample_value("resque_sidecar_agent_presence_up", {"resque": "main"})
+    assert up == (1.0 if with_agent else None)
