@@ -22,7 +22,6 @@ from .config import ConfigError, load_config
 from .logs import AUDIT_LOGGER, LOG_FORMATS, configure_logging, uvicorn_log_options
 from .pages import base_path, mount_pages
 from .resque.agent_protocol import KeyFileError, load_key
-from .sidecar.agents import add_agent_routes
 from .sidecar.app import create_sidecar_app
 
 log = logging.getLogger("resque_exporter.sidecar")
@@ -133,9 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handles = handles_from_config(config)
     service = RemediationService(handles, Audit(handles), stuck_after_seconds=args.stuck_after)
-    app = create_sidecar_app(service, tokens)
     agent = AgentActions(service, agent_key)
-    add_agent_routes(app, agent)
+    app = create_sidecar_app(service, tokens, agent)
     thresholds = {n: config.thresholds_for(n) for n in handles}
     pages = {n: config.resques[n].pages for n in handles}
     mount_pages(app, service, tokens, thresholds, pages, external_url=args.external_url, agent=agent)
