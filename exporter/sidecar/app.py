@@ -1,6 +1,6 @@
 """The remediation sidecar's HTTP API: routing, authentication and serialization only.
 
-Security model (README, "Remediation sidecar"): every ``/api`` call needs ``Authorization: Bearer <token>``, reads
+Security model (docs/sidecar-api.md): every ``/api`` call needs ``Authorization: Bearer <token>``, reads
 included (failed payloads carry customer data); actions need an operator token. Mutations are POST
 only and must be ``application/json``, there are no cookies and no CORS, so a browser on another site
 can neither send the token nor post a form (CSRF). ``/metrics``, ``/-/healthy`` and
@@ -33,7 +33,7 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore, agent: A
     app = FastAPI(
         title="resque-sidecar",
         version=__version__,
-        description="Retry, remove and unregister safely under concurrent change (README: Remediation sidecar).",
+        description="Retry, remove and unregister safely under concurrent change (docs/sidecar-api.md).",
         docs_url=None,
         redoc_url=None,
         exception_handlers=EXCEPTION_HANDLERS,
