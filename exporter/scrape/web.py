@@ -24,7 +24,7 @@ from .collector import ExporterCollector, ResqueCollector
 from .gc_pause import gc_paused
 from .runtime import NO_CONFIG_FILE, Runtime
 from .scraper import Scraper
-from .states import ResqueState
+from .states import ResqueState, empty_message
 from .text_format import generate_text
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,8 @@ def _state_cell(state: ResqueState | None) -> str:
     if state is None:
         return "not scraped yet"
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.since))
+    if state.up and state.empty is not None:
+        return f'<span class="up">up</span> since {since}, but <b>{html.escape(empty_message(state.empty))}</b>'
     if state.up:
         return f'<span class="up">up</span> since {since}'
     reason, message = html.escape(state.reason or "unknown"), html.escape(state.message)

@@ -99,8 +99,7 @@ def test_password_never_appears_in_repr_or_dump() -> None:
                 "redis+sentinel://host:port[,host:port...]/<master name>[/<db>]",
                 "resques.sentinel_port.redis_url: Sentinel address '10.0.0.2:263790': port 263790 is out of range "
                 "(1-65535)",
-                "resques.sentinel_db.redis_url: the database in a Sentinel URL must be a number from 0 to 15, "
-                "got '-1'",
+                "resques.sentinel_db.redis_url: the database in a Sentinel URL must be a number from 0 to 15, got '-1'",
                 "resques.sentinel_block.sentinel.addresses.0: port 0 is out of range (1-65535)",
                 "resques.sentinel_block.sentinel.addresses.1: '10.0.0.2' is not host:port, e.g. 10.0.0.1:26379",
             ],
