@@ -131,6 +131,7 @@ _UNSET: Any = _Unset()
 
 @dataclass(frozen=True)
 class _EnvFlag:
+    flag: str
     dest: str
     env: str
     default: Any
@@ -174,7 +175,11 @@ class FlagParser(argparse.ArgumentParser):
         else:
             metavar = metavar or name.rsplit(".", 1)[-1].upper().replace("-", "_")
             self.add_argument(name, dest=dest, type=convert, default=_UNSET, help=text, metavar=metavar)
-        self._env_flags.append(_EnvFlag(dest, variable or "", default, convert))
+        self._env_flags.append(_EnvFlag(name, dest, variable or "", default, convert))
+
+    def environment(self) -> dict[str, str]:
+        """Each setting flag and the variable it falls back to (modes have none)."""
+        return {spec.flag: spec.env for spec in self._env_flags if spec.env}
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
