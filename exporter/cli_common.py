@@ -3,7 +3,8 @@
 Every program (``resque-exporter``, ``resque-sidecar``, ``resque-agent``) parses Prometheus-style flags
 with a :class:`FlagParser`, and every flag that holds a setting falls back to an environment variable
 named by one rule: the program's prefix, then the flag in capitals with ``.`` and ``-`` as ``_``
-(``--config.file`` -> ``RESQUE_SIDECAR_CONFIG_FILE``). A flag given on the command line wins. Modes
+(``--config.file`` -> ``RESQUE_SIDECAR_CONFIG_FILE``). A flag given on the command line wins; a variable
+set to nothing counts as unset. Modes
 (``--config.check``, ``--demo``, ``--version``) have no variable. The exporter keeps three older names
 (``REDIS_URL``, ``RESQUE_NAMESPACE``, ``REDIS_PASSWORD_FILE``).
 
@@ -189,7 +190,7 @@ class FlagParser(argparse.ArgumentParser):
             if getattr(parsed, spec.dest, _UNSET) is not _UNSET:
                 continue  # given on the command line
             raw = os.environ.get(spec.env) if spec.env else None
-            if raw is None:
+            if not raw:  # unset, or set to nothing (as compose files often leave them): the default
                 setattr(parsed, spec.dest, spec.default)
                 continue
             try:

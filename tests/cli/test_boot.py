@@ -146,6 +146,13 @@ def test_a_flag_given_wins_over_its_variable(files: dict[str, Path]) -> None:
     assert (result.returncode, result.stdout) == (0, f"{files['config']}: OK (1 Resques: main)\n"), result.stderr
 
 
+def test_a_variable_set_to_nothing_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESQUE_EXPORTER_REDIS_TIMEOUT", "")
+    monkeypatch.setenv("RESQUE_EXPORTER_WEB_LISTEN_ADDRESS", "127.0.0.1:19447")
+    args = exporter_parser().parse_args([])
+    assert (args.redis_timeout, args.listen_address, args.enable_lifecycle) == (3.0, "127.0.0.1:19447", False)
+
+
 def test_config_check_reads_every_file_from_the_environment(files: dict[str, Path]) -> None:
     sidecar = run(
         "resque-sidecar", "--config.check",
