@@ -57,6 +57,7 @@ class Children:
     def start(
         self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, *, quiet: bool = False
     ) -> Child:
+        """Start ``argv`` in a process group of its own; ``name`` prefixes its lines (``{pid}`` is filled in)."""
         proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
@@ -65,7 +66,7 @@ class Children:
             env=dict(env) if env is not None else None,
             process_group=0,
         )
-        child = Child(name, proc, quiet=quiet)
+        child = Child(name.format(pid=proc.pid), proc, quiet=quiet)
         child.reader = threading.Thread(target=self._relay, args=(child,), name=f"relay-{name}", daemon=True)
         child.reader.start()
         with self._lock:

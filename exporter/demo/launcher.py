@@ -225,7 +225,7 @@ class Launcher:
         _, spec, _ = WORKERS_RESQUE
         argv = [sys.executable, "-m", "resque_exporter.demo.worker", "--redis.url", self.redis.url]
         argv += ["--namespace", spec.namespace, "--queue", MEDIA_QUEUE, "--hostname", self.hostname]
-        self.workers.append(self.children.start("worker", argv))
+        self.workers.append(self.children.start("worker {pid}", argv))
 
     def _check_children(self) -> None:
         for child in self.children.exited():
