@@ -29,7 +29,7 @@ def test_first_lines_give_the_demo_and_test_commands() -> None:
     assert "./scripts/demo.sh" in head
     assert "./scripts/test.sh" in head
     demo = (Path(__file__).resolve().parents[1] / "scripts" / "demo.sh").read_text()
-    assert 'resque-exporter" --demo' in demo or "resque-exporter --demo" in demo
+    assert '/bin/resque-demo" "$@"' in demo, "the demo script runs the one-Redis launcher"
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "./scripts/test.sh" in ci
 
