@@ -72,7 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     for program, port in DEFAULT_PORTS.items():
         short = program.removeprefix("resque-")
         parser.add_argument(
-            f"--{short}.port", dest=f"{short}_port", type=int, default=port, help=f"{program}'s port (default {port})."
+            f"--{short}.port",
+            dest=f"{short}_port",
+            type=int,
+            default=port,
+            metavar="PORT",
+            help=f"{program}'s port on 127.0.0.1 (default {port}).",
         )
     parser.add_argument(
         "--redis",
@@ -80,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="Which embedded Redis: redis-server when on PATH, else fakeredis in this process (auto, the default).",
     )
-    parser.add_argument("--workers", type=int, default=3, help="Real demo worker processes on this host (default 3).")
+    parser.add_argument(
+        "--workers", type=int, default=3, metavar="N", help="Real demo worker processes on this host (1-10, default 3)."
+    )
     parser.add_argument("--seed", type=int, default=1, help="The simulator's random seed (default 1).")
     return parser
 
