@@ -94,6 +94,10 @@ class Children:
             ended = [c for c in self.running if c.proc.poll() is not None]
             self.running = [c for c in self.running if c not in ended]
         for child in ended:
+            # What it left in its group goes too: a worker killed by KILL leaves its job's child running.
+            # Linux hands out no pid that is still a live group's id, so this group can only be that child's.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
             if child.reader is not None:
                 child.reader.join(timeout=2.0)  # its last lines, to say why it ended
         return ended

@@ -112,6 +112,14 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
+def cmdline(process: psutil.Process) -> str:
+    """Its command line, or "" once it has exited (a short job's child may be gone already)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.NoSuchProcess:
+        return ""
+
+
 def failure_entries(run: DemoRun, **labels: str) -> float:
     """One scrape of the exporter: the demo Resque's failure entries with these labels, summed."""
     wanted = frozenset({("resque", "demo"), *labels.items()})
@@ -238,14 +246,25 @@ def test_the_config_is_the_compose_stacks_pointed_at_the_demo_redis(tmp_path: Pa
 
 
 @pytest.mark.timeout(300)
-def test_a_program_that_dies_is_reported_and_everything_stops(
+def test_a_killed_worker_is_replaced_but_a_program_that_dies_stops_everything(
     run_demo: Callable[[dict[str, str]], DemoRun],
 ) -> None:
     run = run_demo(env_with_redis_server())
     run.wait_up()
     workdir = Path(run.banner("This run's config, tokens file and agent key (examples of all three)"))
     children = psutil.Process(run.proc.pid).children(recursive=True)
-    [exporter] = [c for c in children if any(part.endswith("/resque-exporter") for part in c.cmdline())]
+
+    # A worker killed from outside is a worker gone, not a failed demo: its orphaned job goes with it.
+    worker = next(c for c in children if "Forked" in cmdline(c))
+    jobs = worker.children()
+    assert jobs
+    worker.kill()
+    _, alive = psutil.wait_procs([worker, *jobs], timeout=15)
+    assert alive == []
+    wait_for("the launcher to say so", lambda: f"demo worker pid {worker.pid} was killed by SIGKILL" in run.output())
+    assert run.proc.poll() is None
+
+    [exporter] = [c for c in children if "/resque-exporter " in cmdline(c)]
     exporter.kill()
     assert run.proc.wait(timeout=60) == 1
     assert f"resque-demo: exporter (pid {exporter.pid}) was killed by SIGKILL; stopping everything" in run.output()
