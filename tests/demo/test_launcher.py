@@ -148,8 +148,8 @@ def env_without_redis_server() -> dict[str, str]:
 @pytest.mark.parametrize(
     ("backend", "make_env", "stop_with"),
     [
-        ("redis-server", env_with_redis_server, signal.SIGTERM),
-        ("fakeredis", env_without_redis_server, signal.SIGINT),
+        pytest.param("redis-server", env_with_redis_server, signal.SIGTERM, id="redis-server"),
+        pytest.param("fakeredis", env_without_redis_server, signal.SIGINT, id="fakeredis-without-redis-server"),
     ],
 )
 def test_one_redis_for_metrics_pages_and_agent(
