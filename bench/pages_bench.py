@@ -29,13 +29,11 @@ from scale_bench import seed_failed
 from scrape_bench import Scale, seed
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
-from resque_exporter.config.thresholds import Thresholds
-from resque_exporter.pages import mount_pages
 from resque_exporter.pages.data import PagesData
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.keys import Keys
-from resque_exporter.sidecar.app import create_sidecar_app
+from resque_exporter.sidecar.build import build_sidecar
 
 TOKEN = "bench-operator-token-0123456789abcdef"
 S = Scale(queues=200, jobs=50, workers=300, busy=150, failed=1000)  # scrape_bench's default seed
@@ -74,11 +72,10 @@ def sidecar(url_of: dict[str, str]) -> tuple[TestClient, PagesData]:
     }
     service = RemediationService(handles, Audit(handles))
     tokens = TokenStore([("bench", "operator", TOKEN)])
-    app = create_sidecar_app(service, tokens)
-    data = mount_pages(app, service, tokens, {n: Thresholds() for n in handles})
-    client = TestClient(app)
+    built = build_sidecar(service, tokens)
+    client = TestClient(built.app)
     login(client)
-    return client, data
+    return client, built.pages
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,9 @@
 # Installs everything the test suite needs on a fresh Debian 12 / Ubuntu machine, then runs all of it:
 # lint, type check and pytest (unit, real redis-server/redis-sentinel integration, real
 # Prometheus/Alertmanager end to end, real headless Chromium page tests).
-# Python packages go into a project-local virtual environment (.venv), never into the system Python
-# (PEP 668); set RESQUE_VENV to use another folder.
+# Python packages go into a project-local virtual environment (.venv-test, editable with the test extras),
+# never into the system Python (PEP 668), and never into the demo's .venv: the tests replace the package
+# under them, which must not happen to a running demo. Set RESQUE_VENV to use another folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ if [ "$missing" = 1 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${debs[@]}"
 fi
 
+RESQUE_VENV="${RESQUE_VENV:-.venv-test}"
 . scripts/venv.sh
 "$VENV_PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
 

@@ -20,7 +20,7 @@ def test_first_lines_give_the_demo_and_test_commands() -> None:
     assert "./scripts/demo.sh" in head
     assert "./scripts/test.sh" in head
     demo = (ROOT / "scripts" / "demo.sh").read_text()
-    assert 'resque-exporter" --demo' in demo or "resque-exporter --demo" in demo
+    assert '/bin/resque-demo" "$@"' in demo, "the demo script runs the one-Redis launcher"
     ci = (ROOT / ".ci" / "run").read_text()
     assert "./scripts/test.sh" in ci
 

@@ -76,7 +76,11 @@ def _validate(path: Path, raw: dict[str, Any]) -> ExporterConfig:
 
 def _describe(path: Path, exc: ValidationError) -> list[str]:
     problems = []
-    for error in exc.errors():
+    errors = exc.errors()
+    failed_items = {tuple(error["loc"][:-1]) for error in errors if error["loc"]}
+    for error in errors:
+        if error["type"] == "too_short" and tuple(error["loc"]) in failed_items:
+            continue  # a list whose items were refused is not also "empty"
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
         if error["loc"] and error["loc"][-1] == "[key]":
             where = ".".join(str(part) for part in error["loc"][:-1])

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +22,8 @@ from pydantic import (
 
 from .agent_settings import AgentSettings
 from .pages import PageSettings
+from .redis_url import SENTINEL_SCHEME as SENTINEL_SCHEME  # re-exported: scrape/targets.py reads it here
+from .redis_url import check_redis_url, check_sentinel_address, sentinel_url_parts, tls_options
 from .thresholds import QueueThresholds, ThresholdOverrides, Thresholds
 from .timings import TimingsSettings
 
@@ -30,8 +33,7 @@ DEFAULT_TIMEOUT_SECONDS = 3.0  # well under Prometheus's default 10 s scrape tim
 ResqueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 QueueName = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
-_REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
-SENTINEL_SCHEME = "redis+sentinel"
+__all__ = ["SENTINEL_SCHEME", "ExporterConfig", "ResqueSettings", "SentinelSettings", "TLSSettings"]
 WriterName = Literal["auto", "resque", "php-resque", "node-resque", "pyres", "jesque"]
 
 
@@ -53,7 +55,7 @@ class TLSSettings(BaseModel):
         return self
 
 
-SentinelAddress = Annotated[str, StringConstraints(pattern=r"^[^\s:/,@]+:\d{1,5}$")]
+SentinelAddress = Annotated[str, AfterValidator(check_sentinel_address)]
 
 
 class SentinelSettings(BaseModel):
@@ -62,9 +64,7 @@ class SentinelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     master_name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    addresses: Annotated[
-        tuple[Annotated[str, StringConstraints(pattern=r"^[^\s:/]+:\d{1,5}$")], ...], Field(min_length=1)
-    ]
+    addresses: Annotated[tuple[SentinelAddress, ...], Field(min_length=1)]
     db: Annotated[int, Field(ge=0, le=15)] = 0
     username: str | None = None  # the sentinels' own ACL user, if they require one
     password_file: FilePath | None = None  # the sentinels' own password (not the master's)
@@ -111,11 +111,7 @@ class ResqueSettings(BaseModel):
     @field_validator("redis_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        scheme = urlsplit(value).scheme
-        if scheme not in _REDIS_SCHEMES:
-            raise ValueError(f"must start with one of {', '.join(s + '://' for s in _REDIS_SCHEMES)}")
-        if scheme == SENTINEL_SCHEME:
-            parse_sentinel_url(value)  # raises ValueError naming what is wrong
+        check_redis_url(value)  # raises ValueError naming what redis-py would refuse or misread
         return value
 
     @field_validator("timezone")
@@ -138,6 +134,10 @@ class ResqueSettings(BaseModel):
             raise ValueError("give either redis_url or a sentinel block, not both")
         if self.tls is not None and self.sentinel is None and scheme not in ("rediss", SENTINEL_SCHEME):
             raise ValueError("a tls block needs a rediss:// URL (or Sentinel)")
+        if self.tls is not None and tls_options(self.redis_url):
+            raise ValueError(
+                f"give TLS settings in the tls block or as URL options, not both: {tls_options(self.redis_url)}"
+            )
         return self
 
     @property
@@ -178,21 +178,9 @@ class ExporterConfig(BaseModel):
 
 
 def parse_sentinel_url(url: str) -> SentinelSettings:
-    """`redis+sentinel://[user:password@]host1:26379[,host2:26379...]/<master name>[/<db>]`.
-
-    The user and password in the URL are the *master's* (as in a redis:// URL); the sentinels' own
-    credentials, if any, go in a `sentinel:` block.
-    """
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    path = [segment for segment in parts.path.split("/") if segment]
-    if not netloc or not path or len(path) > 2:
-        raise ValueError("a Sentinel URL is redis+sentinel://host:port[,host:port...]/<master name>[/<db>]")
-    db = path[1] if len(path) == 2 else "0"
-    if not db.isdigit():
-        raise ValueError(f"the database in a Sentinel URL must be a number, got {db!r}")
-    addresses = tuple(address if ":" in address else f"{address}:26379" for address in netloc.split(","))
-    return SentinelSettings(master_name=path[0], addresses=addresses, db=int(db))
+    """`redis+sentinel://[user:password@]host1:26379[,host2:26379...]/<master name>[/<db>]` (see redis_url.py)."""
+    addresses, master_name, db = sentinel_url_parts(url)
+    return SentinelSettings(master_name=master_name, addresses=addresses, db=db)
 
 
 def redact_url(url: str) -> str:

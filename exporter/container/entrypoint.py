@@ -59,9 +59,11 @@ def _exporter(args: list[str], env: Mapping[str, str], exists: Callable[[str], b
     raise UsageError(NOTHING_TO_READ)
 
 
-def _with_config(program: str, args: list[str], exists: Callable[[str], bool]) -> list[str]:
-    """Sidecar and agent need --config.file; the mounted default is used when none is given."""
-    if not _has_flag(args, "--config.file", "--help", "-h", "--version") and exists(DEFAULT_CONFIG_FILE):
+def _with_config(program: str, args: list[str], env: Mapping[str, str], exists: Callable[[str], bool]) -> list[str]:
+    """Sidecar and agent need --config.file; the mounted default is used when neither the flag nor the
+    program's variable (RESQUE_SIDECAR_CONFIG_FILE, RESQUE_AGENT_CONFIG_FILE) names one."""
+    named = _has_flag(args, "--config.file", "--help", "-h", "--version")
+    if not named and not env.get(f"{program.upper().replace('-', '_')}_CONFIG_FILE") and exists(DEFAULT_CONFIG_FILE):
         return [program, *args, "--config.file", DEFAULT_CONFIG_FILE]
     return [program, *args]
 
@@ -75,12 +77,12 @@ def plan(argv: Sequence[str], env: Mapping[str, str], exists: Callable[[str], bo
     if command == "resque-exporter":
         return _exporter(rest, env, exists)
     if command in PROGRAMS:
-        return Plan(_with_config(command, rest, exists))
+        return Plan(_with_config(command, rest, env, exists))
     if command == DEMO_SIMULATOR:
         return Plan([sys.executable, "-m", "resque_exporter.demo", *rest])
     if command == DEMO_SIDECAR:
         secrets_dir = env.get("RESQUE_DEMO_SECRETS_DIR") or DEMO_SECRETS_DIR
         tokens = f"{secrets_dir}/tokens.yml"
-        argv = [*_with_config("resque-sidecar", rest, exists), "--auth.tokens-file", tokens]
+        argv = [*_with_config("resque-sidecar", rest, env, exists), "--auth.tokens-file", tokens]
         return Plan(argv, demo_secrets=secrets_dir)
     return Plan(args)

@@ -136,3 +136,26 @@ def datastore_for(settings: ResqueSettings) -> DataStore:
         scheduler_grace_seconds=settings.scheduler_grace_seconds,
         writer=settings.writer,
     )
+
+
+NO_PASSWORD = "Redis requires a password (set password_file or the URL's password)"
+WRONG_PASSWORD = "Redis refused the password (check password_file or the URL's password, and the user name)"
+_NO_PASSWORD_REPLIES = (
+    "NOAUTH",
+    "HELLO must be called with the client already authenticated",
+    "Authentication required",
+)
+_WRONG_PASSWORD_REPLIES = ("WRONGPASS", "invalid username-password pair", "invalid password", "ERR invalid password")
+
+
+def auth_problem(error: str) -> str | None:
+    """What an operator should fix, for Redis's (or redis-py's) text of a refused login; None if it is not one.
+
+    Without a password, Redis 6+ answers redis-py's HELLO with text about HELLO and AUTH options, and
+    older ones NOAUTH; with a wrong one, WRONGPASS or `invalid username-password pair`.
+    """
+    if any(marker in error for marker in _NO_PASSWORD_REPLIES):
+        return NO_PASSWORD
+    if any(marker in error for marker in _WRONG_PASSWORD_REPLIES):
+        return WRONG_PASSWORD
+    return None

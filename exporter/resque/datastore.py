@@ -27,6 +27,7 @@ import redis
 from .failure_scan import FailureScanner
 from .keys import FAILED_LIST, Keys
 from .mutations import RemediationMixin
+from .namespaces import NamespaceFinder
 from .plugins import DelayedJobCount, RetryCounterScan, add_scheduler_lock_reads
 from .queue_heads import QueueHeadTracker
 from .queue_reads import add_queue_chunks, eval_refused, plain_queue_reads, queue_chunk_replies
@@ -89,6 +90,7 @@ class DataStore(RemediationMixin):
         self._delayed = DelayedJobCount()
         self._failure_scanner = failure_scanner if failure_scanner is not None else FailureScanner()
         self._writer = WriterDetector(writer)
+        self._namespaces = NamespaceFinder(namespace)  # where the Resques are, when this namespace holds none
         self._encoded = EncodedKeys(self.keys)
         self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
         self._full = False  # the last read found Redis at maxmemory (it refused MULTI)
@@ -234,6 +236,17 @@ class DataStore(RemediationMixin):
         heartbeats.update(ping_beats(worker_ids, worker_reply[len(worker_ids) :], malformed, marks))
         failed_lists = failed_list_lengths(failed_list_names, failed_len, list_replies, malformed)
         processed_count, failed_count = stat_counter(processed, malformed), stat_counter(failed, malformed)
+        # No queues, workers, stats or failures: the wrong namespace or database? Only then a bounded SCAN.
+        stats = (processed, failed, failed_len)
+        if not (queue_set or worker_ids or failed_list_names) and stats == (None, None, 0):
+            TURNS.give()  # I/O only: other Resques may decode meanwhile (turns.py)
+            try:
+                empty = self._namespaces.look(self._client)
+            finally:
+                TURNS.take()
+        else:
+            empty = None
+            self._namespaces.forget()
 
         return Snapshot(
             redis_time=redis_time,
@@ -254,6 +267,7 @@ class DataStore(RemediationMixin):
             failures=failures,
             delayed_queues=delayed_queues,
             writer=self._writer.current(marks, resque_beats),
+            empty=empty,
         )
 
     def _fetch_chunk(self, key: str, start: int, stop: int) -> Any:

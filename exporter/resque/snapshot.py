@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from .failure_scan import FailureBreakdown
+from .namespaces import EmptyNamespace
 from .plugins import RetryCount, SchedulerState
 from .writers import JESQUE_DYNAMIC_QUEUES, WriterInfo
 
@@ -98,6 +99,7 @@ class Snapshot:
     # Jesque's delayed/recurring queues: sorted sets inside `queues` (score = due time in ms), not lists.
     delayed_queues: Mapping[str, DelayedQueue] = field(default_factory=dict)
     writer: WriterInfo | None = None  # who wrote the data (config or detected), see writers.py
+    empty: EmptyNamespace | None = None  # set when the namespace holds no Resque data at all (namespaces.py)
 
 
 @dataclass(frozen=True)

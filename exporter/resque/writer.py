@@ -245,6 +245,34 @@ class ResqueWriter:
         self.client.rpush(self.keys.failed, entry)
         return entry
 
+    def record_failure(
+        self,
+        worker_id: str,
+        exception: str,
+        error: str,
+        backtrace: list[str] | None = None,
+        *,
+        counted: bool = True,
+        at: float | None = None,
+    ) -> str:
+        """``Job#fail`` for the job in ``worker:<id>``, plus ``Worker#failed!`` (INCR ``stat:failed`` and the
+        worker's) when ``counted``; the job stays in ``worker:<id>`` until :meth:`finish_job`.
+
+        Split from :meth:`fail_job` for a forking worker, where two processes share the work: the child
+        whose perform raised records a counted failure, while a parent whose child died by a signal records
+        an uncounted ``Resque::DirtyExit`` (layout §3.5, §4); the parent runs ``done_working`` either way.
+        Returns the raw failed entry. Raises ValueError when the worker is not working.
+        """
+        job = self.current_job(worker_id)
+        if job is None:
+            raise ValueError(f"worker {worker_id!r} is not processing a job")
+        now = self.server_time() if at is None else at
+        entry = self._record_failure(worker_id, job, exception, error, backtrace or [], now)
+        if counted:
+            self.client.incr(self.keys.stat_failed)
+            self.client.incr(self.keys.worker_stat_failed(worker_id))
+        return entry
+
     def fail_job(
         self,
         worker_id: str,
@@ -258,13 +286,7 @@ class ResqueWriter:
 
         Returns the raw failed entry. Raises ValueError when the worker is not working.
         """
-        job = self.current_job(worker_id)
-        if job is None:
-            raise ValueError(f"worker {worker_id!r} is not processing a job")
-        now = self.server_time() if at is None else at
-        entry = self._record_failure(worker_id, job, exception, error, backtrace or [], now)
-        self.client.incr(self.keys.stat_failed)
-        self.client.incr(self.keys.worker_stat_failed(worker_id))
+        entry = self.record_failure(worker_id, exception, error, backtrace, at=at)
         self.finish_job(worker_id)
         return entry
 

@@ -19,6 +19,7 @@ import redis
 
 from ..config.thresholds import Thresholds
 from ..metrics.families import Reading
+from ..resque.connect import auth_problem
 from ..resque.datastore import DataStore
 from ..resque.snapshot import Snapshot
 from ..resque.turns import TURNS
@@ -87,19 +88,18 @@ class Scraper:
     ) -> Reading:
         try:
             snapshot, duration = future.result(timeout=remaining)
-            self.states.record_up(target.name)
+            self.states.record_up(target.name, target.description, snapshot.empty)
             return Reading(
                 target.name, duration, snapshot, thresholds=target.thresholds, redis_server=target.redis_server
             )
         except FutureTimeout:
             reason, message = "timeout", f"no answer within {target.timeout_seconds:g}s"
         except (redis.AuthenticationError, redis.exceptions.NoPermissionError) as exc:
-            reason, message = "auth", str(exc)
+            reason, message = "auth", auth_problem(str(exc)) or str(exc)
         except redis.ResponseError as exc:
             # NOAUTH / WRONGPASS arrive as replies when the connection handshake had no password.
-            text = str(exc)
-            reason = "auth" if text.startswith(("NOAUTH", "WRONGPASS", "invalid password")) else "redis"
-            message = text
+            friendly = auth_problem(str(exc))
+            reason, message = ("auth", friendly) if friendly is not None else ("redis", str(exc))
         except redis.TimeoutError as exc:
             reason, message = "timeout", str(exc) or "socket timeout"
         except redis.ConnectionError as exc:

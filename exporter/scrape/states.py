@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..resque.namespaces import EmptyNamespace
+
 log = logging.getLogger(__name__)
 
 # While a Resque stays down, say so again this often (a log line per scrape would drown the rest).
@@ -27,6 +29,7 @@ class ResqueState:
     message: str  # the error text (for the log and the landing page; never a label)
     since: float  # unix time the state began
     logged_at: float  # unix time the state was last logged
+    empty: EmptyNamespace | None = None  # readable, but no Resque data under the namespace (and where there is)
 
 
 class ResqueStates:
@@ -41,15 +44,25 @@ class ResqueStates:
         with self._lock:
             return dict(self._states)
 
-    def record_up(self, name: str) -> None:
+    def record_up(self, name: str, description: str = "", empty: EmptyNamespace | None = None) -> None:
         now = self._clock()
         with self._lock:
             previous = self._states.get(name)
-            if previous is not None and previous.up:
+            was_up = previous is not None and previous.up
+            if was_up and previous is not None and _shown(previous.empty) == _shown(empty):
+                if previous.empty != empty:
+                    self._states[name] = ResqueState(True, None, "", previous.since, previous.logged_at, empty)
                 return
-            self._states[name] = ResqueState(True, None, "", now, now)
-        if previous is not None:
+            since = previous.since if was_up and previous is not None else now
+            self._states[name] = ResqueState(True, None, "", since, now, empty)
+        if previous is not None and not previous.up:
             log.info("Resque is readable again", extra={"resque": name, "down_seconds": round(now - previous.since)})
+        if empty is not None:  # logged once, and again when what the search found changes
+            found = ", ".join(empty.others)
+            fields = {"resque": name, "redis": description, "namespace": empty.namespace, "found": found}
+            log.warning("Resque namespace holds no Resque data", extra={**fields, "detail": empty_message(empty)})
+        elif previous is not None and previous.empty is not None:
+            log.info("Resque data found under the namespace", extra={"resque": name, "redis": description})
 
     def record_down(self, name: str, description: str, reason: str, message: str) -> None:
         now = self._clock()
@@ -74,3 +87,18 @@ class ResqueStates:
         with self._lock:
             for name in set(self._states) - names:
                 del self._states[name]
+
+
+def _shown(empty: EmptyNamespace | None) -> tuple[tuple[str, ...], bool] | None:
+    """What the log line says about an empty namespace: a change in it is logged again."""
+    return None if empty is None else (empty.others, empty.searched_all)
+
+
+def empty_message(empty: EmptyNamespace) -> str:
+    """One sentence for the log and the landing page: the namespace is empty, and where the Resques are."""
+    head = f"no Resque data under namespace {empty.namespace!r} (no queues, workers or stats)"
+    if empty.others:
+        return f"{head}; in this Redis database, Resque data is under: {', '.join(empty.others)}"
+    if empty.searched_all:
+        return f"{head}, nor under any other namespace of this Redis database: is the database in the URL right?"
+    return f"{head}; still searching this Redis database for other namespaces"

@@ -24,7 +24,7 @@ from .collector import ExporterCollector, ResqueCollector
 from .gc_pause import gc_paused
 from .runtime import NO_CONFIG_FILE, Runtime
 from .scraper import Scraper
-from .states import ResqueState
+from .states import ResqueState, empty_message
 from .text_format import generate_text
 
 log = logging.getLogger(__name__)
@@ -86,19 +86,24 @@ Response = tuple[int, str, bytes]
 
 
 class ExporterApp:
-    """The WSGI app, and what to run when the server serving it stops (`shutdown()`, called once)."""
+    """The WSGI app, the Runtime it serves, and what to run when the server stops (`shutdown()`, once)."""
 
-    def __init__(self, wsgi: WsgiApp, on_shutdown: Callable[[], None] | None = None) -> None:
+    def __init__(self, wsgi: WsgiApp, runtime: Runtime, on_shutdown: Callable[[], None] | None = None) -> None:
         self._wsgi = wsgi
-        self._on_shutdown = on_shutdown
+        self.runtime = runtime
+        self._on_shutdown = [on_shutdown] if on_shutdown is not None else []
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         return self._wsgi(environ, start_response)
 
+    def add_shutdown_hook(self, hook: Callable[[], None]) -> None:
+        """Run `hook` too when the server stops (e.g. write the state file while the process still can)."""
+        self._on_shutdown.append(hook)
+
     def shutdown(self) -> None:
-        """Run the on_shutdown hook (e.g. write the state file while the process still can), once."""
-        hook, self._on_shutdown = self._on_shutdown, None
-        if hook is not None:
+        """Run the shutdown hooks, once, in the order they were given."""
+        hooks, self._on_shutdown = self._on_shutdown, []
+        for hook in hooks:
             hook()
 
 
@@ -221,13 +226,15 @@ def create_exporter_app(
         start_response(_STATUS[status], headers)
         return [b"" if request.method == "HEAD" else body]
 
-    return ExporterApp(wsgi, on_shutdown)
+    return ExporterApp(wsgi, runtime, on_shutdown)
 
 
 def _state_cell(state: ResqueState | None) -> str:
     if state is None:
         return "not scraped yet"
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.since))
+    if state.up and state.empty is not None:
+        return f'<span class="up">up</span> since {since}, but <b>{html.escape(empty_message(state.empty))}</b>'
     if state.up:
         return f'<span class="up">up</span> since {since}'
     reason, message = html.escape(state.reason or "unknown"), html.escape(state.message)

@@ -14,7 +14,8 @@ HEAVY = ("fastapi", "starlette", "uvicorn", "fakeredis", "lupa", "jinja2", "itsd
 
 def test_the_exporter_command_imports_no_web_framework_and_no_demo() -> None:
     code = (
-        "import sys, json; import resque_exporter.cli, resque_exporter.scrape.serve; "
+        "import sys, json; import resque_exporter.cli, resque_exporter.cli_common, resque_exporter.scrape.app, "
+        "resque_exporter.scrape.serve; "
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout))

@@ -79,6 +79,32 @@ def test_password_never_appears_in_repr_or_dump() -> None:
             ["resques.main: give the password either in redis_url or in password_file, not both"],
         ),
         (
+            "bad_redis_urls.yml",
+            [
+                "resques.port_range.redis_url: port 99999 is out of range (1-65535)",
+                "resques.port_text.redis_url: port '63a9' is not a number",
+                "resques.db_text.redis_url: database 'jobs' is not a number 0 or more "
+                "(the path after host:port, e.g. /0)",
+                "resques.db_negative.redis_url: database '-1' is not a number 0 or more "
+                "(the path after host:port, e.g. /0)",
+                "resques.db_query.redis_url: option db='two' in the URL is not a whole number",
+                "resques.no_slashes.redis_url: must start with one of redis://, rediss://, unix://, redis+sentinel://",
+                "resques.option.redis_url: unknown option 'sockettimeout' in the URL "
+                "(redis-py would refuse it at the first connect)",
+                "resques.own_option.redis_url: option socket_timeout in the URL would override timeout_seconds: "
+                "set that instead",
+                "resques.unix_no_path.redis_url: a unix:// URL needs the socket's path, "
+                "e.g. unix:///run/redis/redis.sock",
+                "resques.sentinel_shape.redis_url: a Sentinel URL is "
+                "redis+sentinel://host:port[,host:port...]/<master name>[/<db>]",
+                "resques.sentinel_port.redis_url: Sentinel address '10.0.0.2:263790': port 263790 is out of range "
+                "(1-65535)",
+                "resques.sentinel_db.redis_url: the database in a Sentinel URL must be a number from 0 to 15, got '-1'",
+                "resques.sentinel_block.sentinel.addresses.0: port 0 is out of range (1-65535)",
+                "resques.sentinel_block.sentinel.addresses.1: '10.0.0.2' is not host:port, e.g. 10.0.0.1:26379",
+            ],
+        ),
+        (
             "missing_password_file.yml",
             [f"resques.main.password_file: no such file: {FILES}/does-not-exist.txt"],
         ),

@@ -70,6 +70,8 @@ def test_sidecar_and_agent_run_from_the_same_image_with_the_mounted_config(progr
     assert decide(args).argv == args  # nothing mounted: the program's own error names what is missing
     explicit = [program, "--config.file", "/cfg/other.yml"]
     assert decide(explicit, mounted=True).argv == explicit
+    variable = f"{program.upper().replace('-', '_')}_CONFIG_FILE"  # RESQUE_SIDECAR_CONFIG_FILE: read by the program
+    assert decide([program], {variable: "/cfg/other.yml"}, mounted=True).argv == [program]
 
 
 def test_any_other_command_runs_as_given() -> None:

@@ -2,7 +2,7 @@
 
 The mark is the line directly above the opening fence (docs/development.md, "Commands in the docs"):
 `<!-- runnable -->`, or `<!-- not runnable: REASON -->`. A runnable block is run with bash under
-`set -euo pipefail`, in a temporary copy of the repository whose `.venv` is this test's own virtual
+`set -euo pipefail`, in a temporary copy of the repository whose `.venv` and `.venv-test` are this test's own virtual
 environment, with that environment's bin/ first on PATH, without network, under a time limit.
 """
 
@@ -62,7 +62,16 @@ def repository_files() -> list[str]:
         ).stdout.decode()
         return [name for name in listed.split("\0") if name]
     except (OSError, subprocess.CalledProcessError):
-        skip = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
+        skip = {
+            ".git",
+            ".venv",
+            ".venv-test",
+            "__pycache__",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".pytest_cache",
+            ".hypothesis",
+        }
         return [
             str(path.relative_to(ROOT))
             for path in ROOT.rglob("*")
@@ -88,6 +97,7 @@ def copy_of_repository(destination: Path) -> Path:
             found = shutil.which(name, path=str(Path(sys.executable).parent))
             if found:
                 (venv / "bin" / name).symlink_to(found)
+    (destination / ".venv-test").symlink_to(venv)  # the developers' environment (scripts/test.sh) is the same one here
     return destination
 
 

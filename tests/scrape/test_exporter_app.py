@@ -11,8 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
-from resque_exporter.scrape.scraper import Scraper, Target
-from resque_exporter.scrape.web import create_exporter_app, scrape_budget
+from resque_exporter.scrape.app import build_exporter_app
+from resque_exporter.scrape.scraper import Target
+from resque_exporter.scrape.web import scrape_budget
 
 from support.redis_server import free_port
 
@@ -24,16 +25,14 @@ def app_client(redis_client: redis.Redis, redis_url: str) -> Iterator[AppClient]
     redis_client.sadd("resque:queues", "mailers")
     redis_client.rpush("resque:queue:mailers", '{"class":"MailJob","args":[]}')
     dead_url = f"redis://127.0.0.1:{free_port()}/0"
-    scraper = Scraper(
-        [
-            Target("main", DataStore(redis_client_for(redis_url)), 1.0, redis_url),
-            Target("dead", DataStore(redis_client_for(dead_url)), 0.5, dead_url),
-        ]
-    )
-    app = create_exporter_app(scraper, {"main": "redis://127.0.0.1 namespace=resque", "dead": "<dead>"})
+    targets = [
+        Target("main", DataStore(redis_client_for(redis_url)), 1.0, redis_url),
+        Target("dead", DataStore(redis_client_for(dead_url)), 0.5, dead_url),
+    ]
+    app = build_exporter_app(targets, descriptions={"main": "redis://127.0.0.1 namespace=resque", "dead": "<dead>"})
     with AppClient(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as client:
         yield client
-    scraper.close()
+    app.runtime.close()
 
 
 def redis_client_for(url: str) -> redis.Redis:

@@ -11,9 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from resque_exporter.resque.connect import redis_client as connect
 from resque_exporter.resque.datastore import DataStore
-from resque_exporter.scrape.runtime import Runtime
-from resque_exporter.scrape.scraper import Scraper, Target
-from resque_exporter.scrape.web import create_exporter_app
+from resque_exporter.scrape.app import build_exporter_app
+from resque_exporter.scrape.scraper import Target
 
 from support.redis_server import free_port
 
@@ -27,18 +26,16 @@ def client(redis_client: redis.Redis, redis_url: str) -> Iterator[AppClient]:
     redis_client.sadd("resque:queues", "mailers")
     redis_client.rpush("resque:queue:mailers", '{"class":"MailJob","args":[]}', '{"class":"MailJob","args":[]}')
     dead_url = f"redis://127.0.0.1:{free_port()}/0"
-    runtime = Runtime(
-        Scraper(
-            [
-                Target("live", DataStore(connect(redis_url, password=None, timeout_seconds=1.0)), 1.0, redis_url),
-                Target("dead", DataStore(connect(dead_url, password=None, timeout_seconds=0.3)), 0.3, dead_url),
-            ]
-        )
+    app = build_exporter_app(
+        [
+            Target("live", DataStore(connect(redis_url, password=None, timeout_seconds=1.0)), 1.0, redis_url),
+            Target("dead", DataStore(connect(dead_url, password=None, timeout_seconds=0.3)), 0.3, dead_url),
+        ],
+        enable_lifecycle=True,
     )
-    app = create_exporter_app(runtime, enable_lifecycle=True)
     with AppClient(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as test_client:
         yield test_client
-    runtime.close()
+    app.runtime.close()
 
 
 def samples(text: str) -> Samples:

@@ -19,7 +19,6 @@ from resque_exporter.actions import Audit, RemediationService, ResqueHandle, Tok
 from resque_exporter.actions.agent_actions import AgentActions
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
-from resque_exporter.sidecar.agents import add_agent_routes
 from resque_exporter.sidecar.app import create_sidecar_app
 
 from support.fixtures import load_dump, seed_dump
@@ -46,8 +45,8 @@ def seeded_redis(redis_server: RedisServer) -> Iterator[redis.Redis]:
 def sidecar_schema(seeded_redis: redis.Redis) -> schemathesis.BaseSchema:
     handles = {"main": ResqueHandle("main", DataStore(seeded_redis))}
     service = RemediationService(handles, Audit(handles))
-    app = create_sidecar_app(service, TokenStore([("fuzzer", "operator", TOKEN)]))
-    add_agent_routes(app, AgentActions(service, b"k" * 32, reply_timeout_seconds=0.5))  # no agent: refusals
+    agent = AgentActions(service, b"k" * 32, reply_timeout_seconds=0.5)  # no agent on any host: refusals
+    app = create_sidecar_app(service, TokenStore([("fuzzer", "operator", TOKEN)]), agent)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -1,0 +1,37 @@
+"""The workers: every one with its state, and unregistering one whose heartbeat expired."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..deps import Caller, Service
+from ..errors import ACTION_ERRORS, ERRORS
+from ..models.workers import UnregisterRequest, UnregisterResult, WorkersBody, unregister_result, workers_body
+
+router = APIRouter(prefix="/{resque}/workers")
+
+
+@router.get("", response_model=WorkersBody, responses=ERRORS, operation_id="list_workers")
+def list_workers(caller: Caller, service: Service, resque: str) -> WorkersBody:
+    view = service.list_workers(resque)
+    prune_interval = service.handle(resque).prune_interval_seconds
+    return workers_body(resque, view, prune_interval, service.stuck_after_seconds)
+
+
+@router.post(
+    "/{worker_id:path}/unregister",
+    response_model=UnregisterResult,
+    responses=ACTION_ERRORS,
+    operation_id="unregister_worker",
+)
+def unregister(
+    caller: Caller, service: Service, resque: str, worker_id: str, body: UnregisterRequest | None = None
+) -> UnregisterResult:
+    """Unregister a worker whose heartbeat expired, recording its in-flight job as Resque's prune does.
+
+    A live worker (stuck or not) is refused with 409 and the host, pid and signal to send instead;
+    `force` with a `reason` unregisters it anyway (the process keeps running, invisible).
+    """
+    body = body or UnregisterRequest()
+    done = service.unregister(caller, resque, worker_id, force=body.force, reason=body.reason)
+    return unregister_result(resque, worker_id, done)
