@@ -45,15 +45,19 @@ INTEGRATION_FIXTURES = frozenset(
 INTEGRATION_MODULES = frozenset(
     {
         # programs run as processes
+        "test_boot.py",  # the three commands' flags, env fallbacks and exit codes
         "test_imports.py",  # a fresh interpreter, to see what `resque-exporter` imports
         "test_process.py",  # `resque-exporter` exit codes
         "test_reload.py",  # SIGHUP reloads of a running exporter
         "test_entrypoint_process.py",  # the container entrypoint
         "test_real_redis_demo.py",  # the demo simulator against redis-server
+        "test_launcher.py",  # `resque-demo`: redis-server, the three programs and demo workers
         "test_runnable_commands.py::test_runnable_block_runs",  # the docs' shell blocks, run with bash
         # real redis-server / redis-sentinel started by a fixture of the module
         "test_sentinel.py",
         "test_tls.py",
+        # binds a socket (free_port) for an address nobody listens on: a fakeredis client would make it unit
+        "test_sidecar_routes.py",
         # the real tools that check shipped files: promtool, amtool, kubectl kustomize, hadolint, yamllint
         "test_alertmanager.py",
         "test_kubernetes.py",
