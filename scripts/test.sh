@@ -22,7 +22,8 @@ fi
 
 RESQUE_VENV="${RESQUE_VENV:-.venv-test}"
 . scripts/venv.sh
-"$VENV_PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "== installing the project (editable) and its test dependencies into $venv_dir (the first time takes a minute or two)"
+"$VENV_PYTHON" -m pip install --disable-pip-version-check -e '.[test]'
 
 echo "== ruff"; "$VENV_PYTHON" -m ruff check . && "$VENV_PYTHON" -m ruff format --check .
 echo "== mypy"; "$VENV_PYTHON" -m mypy exporter
