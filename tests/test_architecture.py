@@ -41,7 +41,16 @@ ALLOWED: dict[str, set[str]] = {
     "__init__": set(),
 }
 # Rooms that serve or render: they route, authenticate, render and serialize, and never talk to Redis.
-WEB_MODULES = ("sidecar", "pages", "scrape/web.py", "scrape/serve.py", "agent/web.py", "agent/timings_ingest.py")
+WEB_MODULES = (
+    "sidecar",
+    "pages",
+    "scrape/web.py",
+    "scrape/wsgi.py",
+    "scrape/landing.py",
+    "scrape/serve.py",
+    "agent/web.py",
+    "agent/timings_ingest.py",
+)
 TECHNOLOGY_FOLDERS = {"http", "web", "api", "routes", "views", "models", "utils", "helpers", "common"}
 
 
