@@ -1,4 +1,4 @@
-"""Issue 13's figures side by side in one run, against one private redis-server; exits 1 when a limit is broken.
+"""Every performance figure side by side in one run, against one private redis-server; exits 1 when a limit is broken.
 
     python bench/perf_bench.py [--only s,latency,large,rss,stall,probe,many,bulk] [--rounds 30]
 

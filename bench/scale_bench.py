@@ -1,4 +1,4 @@
-"""Scrape cost at the scale issue 4 names: a 1,000,000-entry failed list and 100,000 delayed timestamps.
+"""Scrape cost at a large scale: a 1,000,000-entry failed list and 100,000 delayed timestamps.
 
     python bench/scale_bench.py [--failed 1000000] [--delayed 100000] [--overdue 1000] [--scrapes 30]
 

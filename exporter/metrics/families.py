@@ -30,7 +30,7 @@ __all__ = ["ERROR_REASONS", "Reading", "exporter_families", "resque_families"]
 
 
 class _Families:
-    """The core families of one scrape (the metric names issue 3 made the public contract)."""
+    """The core families of one scrape (their metric names are the public contract)."""
 
     def __init__(self) -> None:
         self.up = gauge("resque_up", "1 if this scrape read the Resque's Redis, 0 if it could not.")

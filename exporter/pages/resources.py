@@ -113,7 +113,7 @@ class WorkersContext:
     resque: str
     hosts: tuple[HostGroup, ...]
     counts: dict[str, int]
-    # The worker-host agent (issue 11) adds per-worker action buttons (stop job, stop worker) where this is
+    # The worker-host agent adds per-worker action buttons (stop job, stop worker) where this is
     # True; the template has a block for them in every worker row.
     agent_available: bool
 

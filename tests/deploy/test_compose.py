@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 RESQUE_IMAGE = "resque-exporter:local"
 # Flags the compose file passes that other issues add to the sidecar (the contract in the helpers' notes):
-# issue 10's --web.external-url and issue 11's --agent.key-file. The test checks every other flag.
+# --web.external-url and --agent.key-file. The test checks every other flag.
 CONTRACT_FLAGS = {"resque-sidecar": {"--web.external-url", "--agent.key-file"}}
 # Where third-party images listen when their command does not say.
 IMAGE_PORTS = {"redis": 6379, "grafana": 3000, "mailpit": 8025}
@@ -217,7 +217,7 @@ def test_every_flag_passed_exists_in_the_program() -> None:
             known |= CONTRACT_FLAGS.get(program, set())
             args = argv[1:]
         else:
-            assert program == "resque-agent", name  # being written in parallel (issue 11): its contract flags
+            assert program == "resque-agent", name  # its contract flags
             known, args = {"--config.file", "--web.listen-address", "--agent.key-file"}, argv[1:]
         for arg in args:
             if arg.startswith("--"):

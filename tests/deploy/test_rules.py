@@ -321,7 +321,7 @@ def test_no_hard_coded_thresholds(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n, r in ALERTS.items() if "resque_threshold_queue_" in r["expr"]))
 def test_per_queue_thresholds_fall_back_to_the_resques(name: str) -> None:
-    """Per-queue threshold series exist only for queues with their own value (issue 13): every rule that uses
+    """Per-queue threshold series exist only for queues with their own value : every rule that uses
     one also takes the Resque's value (the series without `queue`) for the other queues."""
     expr = ALERTS[name]["expr"]
     assert 'queue!=""' in expr and 'queue=""' in expr and "or on (job, instance, resque, queue)" in expr

@@ -63,7 +63,7 @@ def test_thresholds_are_layered_defaults_file_resque_queue() -> None:
 
 
 def test_per_queue_thresholds_are_sparse() -> None:
-    """Only queues with their own value get a per-queue series (issue 13: no series without information)."""
+    """Only queues with their own value get a per-queue series (no series without information)."""
     registry = registry_for(sample_readings())
     queues = {
         (s.name, s.labels["queue"])

@@ -1,4 +1,4 @@
-"""Issue-4 reads on a real redis-server: heartbeats, queue wait, scheduler, resque-retry, pause, INFO,
+"""Health reads on a real redis-server: heartbeats, queue wait, scheduler, resque-retry, pause, INFO,
 odd namespaces and queue names, time zones, and corrupt records of every kind."""
 
 from __future__ import annotations
