@@ -22,7 +22,7 @@ from .keys import Keys
 
 log = logging.getLogger(__name__)
 
-SCAN_COUNT = 250
+SCAN_COUNT = 100
 MAX_CALLS = 20
 MAX_SECONDS = 0.05
 RESCAN_SECONDS = 300.0
