@@ -13,7 +13,7 @@ from resque_exporter.actions import Audit, RemediationService, ResqueHandle, Tok
 from resque_exporter.actions.agent_actions import AgentActions
 from resque_exporter.agent.runtime import AgentRuntime
 from resque_exporter.resque.datastore import DataStore
-from resque_exporter.sidecar.app import create_sidecar_app
+from resque_exporter.sidecar.build import build_sidecar
 
 from support.agent_harness import KEY, WorkerPool, make_runtime
 
@@ -80,7 +80,7 @@ def sidecar(redis_server, redis_client: redis.Redis) -> Iterator[Sidecar]:  # ty
     service = RemediationService({"main": ResqueHandle("main", store)}, Audit(["main"]))
     actions = AgentActions(service, KEY, reply_timeout_seconds=15.0)
     tokens = TokenStore([("alice", "operator", OPERATOR), ("grafana", "read-only", READER)])
-    app = create_sidecar_app(service, tokens, actions)
+    app = build_sidecar(service, tokens, agent=actions).app
     with TestClient(app) as http:
         yield Sidecar(http, actions, service)
     store.close()

@@ -13,10 +13,9 @@ from prometheus_client import generate_latest
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.config.thresholds import Thresholds
 from resque_exporter.logs import record_fields
-from resque_exporter.pages import mount_pages
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
-from resque_exporter.sidecar.app import create_sidecar_app
+from resque_exporter.sidecar.build import build_sidecar
 
 OPERATOR = "operator-token-0123456789abcdef"
 VIEWER = "viewer-token-0123456789abcdef00"
@@ -35,10 +34,15 @@ def app_for(
     handles = {"main": ResqueHandle("main", DataStore(client))}
     service = RemediationService(handles, Audit(handles))
     tokens = tokens or TokenStore([("alice", "operator", OPERATOR), ("viewer", "read-only", VIEWER)])
-    app = create_sidecar_app(service, tokens)
-    thresholds = {"main": Thresholds()}
-    mount_pages(app, service, tokens, thresholds, external_url=external_url, session_key=key, agent_available=agent)
-    return TestClient(app), service
+    built = build_sidecar(
+        service,
+        tokens,
+        thresholds={"main": Thresholds()},
+        external_url=external_url,
+        session_key=key,
+        agent_available=agent,
+    )
+    return TestClient(built.app), service
 
 
 def login(client: TestClient, token: str, prefix: str = "", next_: str = "") -> str:
