@@ -174,12 +174,12 @@ def test_active_job_payloads_are_enqueued_in_rails_shape(ticked: DemoEnvironment
 
 
 def test_memory_stays_bounded_over_many_ticks() -> None:
-    env = DemoEnvironment(seed=3, failed_cap=50)
-    for _ in range(2000):
+    env = DemoEnvironment(seed=3, failed_cap=10)  # a small cap, so a few hundred ticks trim it many times over
+    for _ in range(500):
         env.tick()
     for name, client, keys in each_resque(env):
-        assert client.llen(keys.failed) <= 50, name
-        assert int(client.get(keys.stat_failed) or 0) > 50, name  # so trimming really happened
+        assert client.llen(keys.failed) <= 10, name
+        assert int(client.get(keys.stat_failed) or 0) > 30, name  # so trimming really happened, repeatedly
         assert all(client.llen(keys.queue(text(q))) <= 10_000 for q in client.smembers(keys.queues))
         assert client.scard(keys.workers) <= 10
 
