@@ -22,6 +22,7 @@ from resque_exporter.scrape.scraper import Scraper, Target
 
 from support.exporter_process import ExporterProcess, Samples
 from support.redis_server import free_port
+from support.waiting import wait_for
 
 Key = tuple[str, frozenset[tuple[str, str]]]
 OK: Key = ("resque_exporter_config_last_reload_successful", frozenset())
@@ -36,14 +37,15 @@ def resques(metrics: Samples) -> set[str]:
     return {value for name, labels in metrics if name == "resque_up" for key, value in labels if key == "resque"}
 
 
-def wait_for(exporter: ExporterProcess, done: str, check: Callable[[Samples], bool], timeout: float = 10.0) -> Samples:
-    deadline = time.monotonic() + timeout
-    while True:
-        metrics = exporter.metrics()
-        if check(metrics):
-            return metrics
-        assert time.monotonic() < deadline, f"never saw {done}; last /metrics had {sorted(resques(metrics))}"
-        time.sleep(0.05)  # poll interval; the deadline bounds the wait
+def wait_for_metrics(exporter: ExporterProcess, done: str, check: Callable[[Samples], bool]) -> Samples:
+    """Scrape until the samples pass ``check``; a timeout names the Resques the last scrape had."""
+    last: list[Samples] = []
+
+    def scrape() -> Samples | None:
+        last[:] = [exporter.metrics()]
+        return last[0] if check(last[0]) else None
+
+    return wait_for(done, scrape, timeout=10.0, diagnostics=lambda: f"last /metrics had {sorted(resques(last[0]))}")
 
 
 def test_reload_by_post_and_sighup_swaps_targets_and_refuses_a_bad_config(
@@ -91,7 +93,7 @@ def test_reload_by_post_and_sighup_swaps_targets_and_refuses_a_bad_config(
     # Fixed, then SIGHUP: the reload happens in the background, so poll.
     config.write_text(f"resques:\n  main: {{redis_url: '{redis_url}'}}\n  third: {{redis_url: '{redis_url}'}}\n")
     os.kill(exporter.proc.pid, signal.SIGHUP)
-    metrics = wait_for(exporter, "the SIGHUP reload", lambda m: resques(m) == {"main", "third"} and m[OK] == 1)
+    metrics = wait_for_metrics(exporter, "the SIGHUP reload", lambda m: resques(m) == {"main", "third"} and m[OK] == 1)
     assert metrics[WHEN] >= successful_at
     assert exporter.proc.poll() is None, "SIGHUP must not stop the exporter"
     assert httpx.get(f"{exporter.base}/-/reload", timeout=5).status_code == 405
@@ -122,18 +124,13 @@ def test_reload_without_a_config_file_is_400_and_sighup_does_not_kill(run_export
 
 
 def wait_for_log(exporter: ExporterProcess, text: str, timeout: float = 5.0) -> None:
-    """Poll the running process's output for `text` (nothing else reads that pipe until it stops)."""
-    assert exporter.proc.stdout is not None
-    fd = exporter.proc.stdout.fileno()
-    os.set_blocking(fd, False)
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while text.encode() not in seen:
-        assert time.monotonic() < deadline, f"never logged {text!r}; output so far:\n{seen.decode(errors='replace')}"
-        try:
-            seen += os.read(fd, 65536)
-        except BlockingIOError:
-            time.sleep(0.05)  # poll interval; the deadline bounds the wait
+    """Poll the running process's output for `text`."""
+    wait_for(
+        f"the exporter to log {text!r}",
+        lambda: text in exporter.proc.output(),
+        timeout=timeout,
+        diagnostics=lambda: f"output so far:\n{exporter.proc.output()}",
+    )
 
 
 # --- in-process: the swap itself -------------------------------------------------------------------------

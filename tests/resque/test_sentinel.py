@@ -17,6 +17,7 @@ from resque_exporter.scrape.scraper import Scraper
 from resque_exporter.scrape.targets import targets_from_config
 
 from support.sentinel import MASTER_NAME, SentinelSetup
+from support.waiting import wait_for
 
 ACL_USER = ("--user", "exporter", "on", ">exp0rter", "~*", "&*", "+@all")
 
@@ -123,12 +124,12 @@ resques:
     thread = threading.Thread(target=scrape_forever)
     thread.start()
     try:
-        SentinelSetup._wait(lambda: sum(ok for _, _, ok in results) >= 3, "scrapes of the first master")
+        wait_for("scrapes of the first master", lambda: sum(ok for _, _, ok in results) >= 3, timeout=30)
         guarded.master.stop()  # returns once the process is gone
         gone_at = time.monotonic()
-        SentinelSetup._wait(lambda: guarded.current_master_port() == guarded.replica.port, "the failover")
+        wait_for("the failover", lambda: guarded.current_master_port() == guarded.replica.port, timeout=30)
         promoted_at = time.monotonic()
-        SentinelSetup._wait(lambda: any(ok and s > promoted_at for s, _, ok in results), "a scrape of the new master")
+        wait_for("a scrape of the new master", lambda: any(ok and s > promoted_at for s, _, ok in results), timeout=30)
         time.sleep(0.5)  # a few more scrapes after the failover
     finally:
         stop.set()

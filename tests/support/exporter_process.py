@@ -3,45 +3,35 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from .processes import Running, http_ok, launch
 from .redis_server import free_port
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-class ExporterProcess:
-    """`resque-exporter ARGS --web.listen-address 127.0.0.1:<free port>` until stop()."""
+def exporter_command() -> list[str]:
+    binary = shutil.which("resque-exporter")
+    return [binary] if binary else [sys.executable, "-m", "resque_exporter"]
 
-    def __init__(self, *args: str) -> None:
-        self.port = free_port()
-        binary = shutil.which("resque-exporter")
-        command = [binary] if binary else [sys.executable, "-m", "resque_exporter"]
-        self.proc = subprocess.Popen(
-            [*command, *args, "--web.listen-address", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+
+class ExporterProcess:
+    """`resque-exporter ARGS --web.listen-address 127.0.0.1:<port>` until stop(); a free port unless given."""
+
+    def __init__(self, *args: str, port: int | None = None) -> None:
+        self.port = free_port() if port is None else port
+        self.proc: Running = launch(
+            [*exporter_command(), *args, "--web.listen-address", f"127.0.0.1:{self.port}"], what="resque-exporter"
         )
         self.base = f"http://127.0.0.1:{self.port}"
 
     def wait_healthy(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"exporter exited early:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.base}/-/healthy", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)  # polling interval while the server binds; the deadline bounds the wait
-        raise AssertionError(f"exporter never became healthy:\n{self.output()}")
+        self.proc.wait_ready(http_ok(f"{self.base}/-/healthy"), timeout=timeout)
 
     def metrics(self) -> Samples:
         response = httpx.get(f"{self.base}/metrics", timeout=10)
@@ -53,18 +43,12 @@ class ExporterProcess:
         }
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.proc.stop()
 
     def output(self) -> str:
+        """Everything it printed, once it has stopped (it is stopped first)."""
         self.stop()
-        assert self.proc.stdout is not None
-        return self.proc.stdout.read()
+        return self.proc.output()
 
 
 def run_exporter_fixture() -> Iterator[type[ExporterProcess]]:
@@ -72,8 +56,8 @@ def run_exporter_fixture() -> Iterator[type[ExporterProcess]]:
     started: list[ExporterProcess] = []
 
     class Tracked(ExporterProcess):
-        def __init__(self, *args: str) -> None:
-            super().__init__(*args)
+        def __init__(self, *args: str, port: int | None = None) -> None:
+            super().__init__(*args, port=port)
             started.append(self)
 
     yield Tracked

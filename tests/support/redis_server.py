@@ -10,15 +10,16 @@ from __future__ import annotations
 import atexit
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 
+import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from .processes import Running, launch
 
 HOST = "127.0.0.1"
 DEFAULT_EXECUTABLE = "redis-server"
@@ -60,9 +61,8 @@ class RedisServer:
         self._startup_timeout = startup_timeout
         self._extra_args = extra_args
         self._port: int | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Running | None = None
         self._tmpdir: Path | None = None
-        self._log_file: Path | None = None
         self._clients: list[redis.Redis] = []
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -92,15 +92,14 @@ class RedisServer:
                 self._launch(binary, port)
                 atexit.register(self.stop)
                 return self
-            except RuntimeError as exc:
-                last_error = exc
+            except pytest.fail.Exception as exc:  # it exited (the port was taken meanwhile) or never answered
+                last_error = RuntimeError(str(exc))
         assert last_error is not None
         raise last_error
 
     def _launch(self, binary: str, port: int) -> None:
-        """Spawn redis-server on ``port`` and poll PING until a deadline; clean up on failure."""
+        """Spawn redis-server on ``port`` and wait until it answers PING; clean up on failure."""
         self._tmpdir = Path(tempfile.mkdtemp(prefix="resque-exporter-redis-"))
-        self._log_file = self._tmpdir / "redis.log"
         args = [
             binary,
             "--port", str(port),
@@ -113,11 +112,7 @@ class RedisServer:
         if self._requirepass is not None:
             args += ["--requirepass", self._requirepass]
         args += list(self._extra_args)
-        # The log goes to a file, not a pipe, so a chatty server can never block on a full pipe.
-        with self._log_file.open("wb") as log:
-            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self._port = port
-        deadline = time.monotonic() + self._startup_timeout
         probe = redis.Redis(
             host=HOST,
             port=port,
@@ -127,23 +122,15 @@ class RedisServer:
             retry=no_retry(),
         )
         try:
-            while True:
-                if self._proc.poll() is not None:
-                    raise RuntimeError(
-                        f"redis-server exited with code {self._proc.returncode} during startup on port "
-                        f"{port}:\n{self._read_log()}"
-                    )
-                try:
-                    if probe.ping():
-                        return
-                except redis.ConnectionError:
-                    pass
-                if time.monotonic() >= deadline:
-                    raise RuntimeError(
-                        f"redis-server on port {port} did not answer PING within "
-                        f"{self._startup_timeout}s:\n{self._read_log()}"
-                    )
-                time.sleep(0.02)
+            self._proc = launch(
+                args,
+                what=f"redis-server on port {port}",
+                ready=probe.ping,
+                timeout=self._startup_timeout,
+                interval=0.02,
+                log_to=self._tmpdir / "redis.log",
+                stop_timeout=5.0,
+            )
         except BaseException:
             self._terminate()
             raise
@@ -162,27 +149,13 @@ class RedisServer:
         atexit.unregister(self.stop)
 
     def _terminate(self, timeout: float = 5.0) -> None:
-        """Reap the process and delete the temporary directory; the port number is kept."""
+        """Stop the process by its id and delete the temporary directory; the port number is kept."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout)
+        if proc is not None:
+            proc.stop(timeout)
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
-
-    def _read_log(self) -> str:
-        """Return the server's log so a startup failure explains itself."""
-        if self._log_file is None:
-            return ""
-        try:
-            return self._log_file.read_text(errors="replace")
-        except OSError:
-            return ""
 
     def __enter__(self) -> RedisServer:
         return self.start()
@@ -200,7 +173,7 @@ class RedisServer:
     @property
     def running(self) -> bool:
         """True while the process is alive (a test may have stopped it)."""
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc is not None and self._proc.alive()
 
     @property
     def pid(self) -> int | None:

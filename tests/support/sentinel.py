@@ -8,15 +8,15 @@ by :meth:`SentinelSetup.stop`, by its id.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 
 import redis
 
+from .processes import launch
 from .redis_server import HOST, RedisServer, free_port, no_retry
+from .waiting import wait_for
 
 MASTER_NAME = "resque-main"
 
@@ -47,36 +47,32 @@ class SentinelProcess:
             lines += [f"requirepass {password}", f"sentinel sentinel-pass {password}"]
         config = self._dir / "sentinel.conf"
         config.write_text("\n".join(lines) + "\n")
-        self._log = (self._dir / "sentinel.log").open("wb")
-        self._proc = subprocess.Popen([binary, str(config)], stdout=self._log, stderr=subprocess.STDOUT)
         self.client = redis.Redis(HOST, self.port, password=password, socket_timeout=2, retry=no_retry())
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.client.ping():
-                    break
-            except redis.ConnectionError:
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-sentinel did not start:\n{self.log()}") from None
-            time.sleep(0.02)
+        try:
+            self._proc = launch(
+                [binary, str(config)],
+                what=f"redis-sentinel on port {self.port}",
+                ready=self.client.ping,
+                timeout=10,
+                interval=0.02,
+                log_to=self._dir / "sentinel.log",
+                stop_timeout=5,
+            )
+        except BaseException:
+            self.client.close()
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
 
     def master_address(self) -> tuple[str, int]:
         host, port = self.client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
         return host.decode(), int(port)
 
     def log(self) -> str:
-        return (self._dir / "sentinel.log").read_text(errors="replace")
+        return self._proc.output()
 
     def stop(self) -> None:
         self.client.close()
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=5)
-        self._log.close()
+        self._proc.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
@@ -104,7 +100,7 @@ class SentinelSetup:
                         self.master.port, quorum=2, master_password=master_password, password=sentinel_password
                     )
                 )
-            self._wait(lambda: self._sentinels_see_each_other(), "the sentinels to discover each other and the replica")
+            wait_for("the sentinels to discover each other and the replica", self._sentinels_see_each_other, timeout=30)
         except BaseException:
             self.stop()
             raise
@@ -118,7 +114,7 @@ class SentinelSetup:
             info = self.replica.client().info("replication")
             return info.get("master_link_status") == "up"
 
-        self._wait(synced, "the replica to sync")
+        wait_for("the replica to sync", synced, timeout=30)
 
     def _sentinels_see_each_other(self) -> bool:
         for sentinel in self.sentinels:
@@ -129,15 +125,6 @@ class SentinelSetup:
 
     def current_master_port(self) -> int:
         return self.sentinels[0].master_address()[1]
-
-    @staticmethod
-    def _wait(check: object, what: str, timeout: float = 30.0) -> None:
-        assert callable(check)
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"timed out waiting for {what}")
-            time.sleep(0.05)
 
     def stop(self) -> None:
         for sentinel in self.sentinels:
