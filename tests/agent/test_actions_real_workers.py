@@ -16,7 +16,8 @@ from resque_exporter.agent.runtime import AgentRuntime
 from resque_exporter.logs import AUDIT_LOGGER, record_fields
 
 from .conftest import READER, Sidecar, job_of
-from support.agent_harness import WorkerPool, busy, enqueue, title, wait_for
+from support.agent_harness import WorkerPool, busy, enqueue, title
+from support.waiting import wait_for
 
 
 def audit_lines(caplog: pytest.LogCaptureFixture, event: str = "sidecar_action") -> list[dict[str, object]]:
@@ -45,7 +46,7 @@ def test_kill_stuck_job_kills_the_child_records_the_failure_and_the_worker_goes_
     assert body["nothing_happened"] is False
     assert worker.alive()  # the parent goes on ...
     enqueue(redis_client, "slow", "Quick")
-    wait_for(lambda: redis_client.get(f"resque:stat:processed:{worker.worker_id}") == b"2", what="the next job")
+    wait_for("the next job", lambda: redis_client.get(f"resque:stat:processed:{worker.worker_id}") == b"2")
     failed = [json.loads(e) for e in redis_client.lrange("resque:failed", 0, -1)]
     assert [(f["worker"], f["exception"]) for f in failed] == [(worker.worker_id, "Resque::DirtyExit")]
     [line] = audit_lines(caplog)
@@ -107,7 +108,7 @@ def test_pause_then_resume(pool: WorkerPool, agent: AgentRuntime, sidecar: Sidec
 
     resumed = sidecar.post(worker.worker_id, "resume").json()
     assert resumed["signal"] == "CONT" and resumed["paused"] is False, resumed
-    wait_for(lambda: redis_client.llen("resque:queue:slow") == 0, what="the job taken after resume")
+    wait_for("the job taken after resume", lambda: redis_client.llen("resque:queue:slow") == 0)
 
 
 def test_a_read_only_token_cannot_act(pool: WorkerPool, agent: AgentRuntime, sidecar: Sidecar) -> None:
@@ -148,7 +149,7 @@ def test_agents_endpoint_and_missing_agent_metric(
 ) -> None:
     pool.start("slow")
     redis_client.sadd("resque:workers", "far-away-host:4242:slow")
-    wait_for(lambda: agent.state is not None and agent.state.resques["main"].heartbeat_at, what="agent heartbeat")
+    wait_for("agent heartbeat", lambda: agent.state is not None and agent.state.resques["main"].heartbeat_at)
 
     body = sidecar.get("/agents").json()
 
@@ -165,8 +166,8 @@ def test_pyres_kill_job_is_recorded_as_pyres_records_it_and_pause_is_refused(
 ) -> None:
     worker = pool.start_pyres("pyslow")
     enqueue(redis_client, "pyslow", "pyres_jobs.Sleep", 600)
-    raw = wait_for(lambda: redis_client.get(f"resque:worker:{worker.worker_id}"), what="pyres to take the job")
-    wait_for(lambda: (pid := worker.child_pid()) is not None and "Processing" in title(pid), what="pyres child")
+    raw = wait_for("pyres to take the job", lambda: redis_client.get(f"resque:worker:{worker.worker_id}"))
+    wait_for("pyres child", lambda: (pid := worker.child_pid()) is not None and "Processing" in title(pid))
     record = json.loads(raw)
 
     body = sidecar.post(worker.worker_id, "kill-job", {"job": job_of(record)}).json()

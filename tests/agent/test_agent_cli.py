@@ -13,8 +13,10 @@ import redis
 
 from resque_exporter.agent_cli import build_parser
 
-from support.agent_harness import KEY, wait_for
+from support.agent_harness import KEY
+from support.processes import running
 from support.redis_server import free_port
+from support.waiting import wait_for
 
 BINARY = shutil.which("resque-agent") or str(Path(sys.executable).parent / "resque-agent")
 
@@ -37,41 +39,19 @@ def test_agent_registers_serves_metrics_and_unregisters_on_exit(
 ) -> None:
     config, key = write_config(tmp_path, redis_url)
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            BINARY,
-            "--config.file",
-            str(config),
-            "--agent.key-file",
-            str(key),
-            "--agent.hostname",
-            "cli-host",
-            "--web.listen-address",
-            f"127.0.0.1:{port}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for(lambda: redis_client.hexists("resque:resque-exporter:agent:agents", "cli-host"), what="registration")
-
-        def metrics() -> str:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-            except httpx.HTTPError:
-                return ""
+    argv = [BINARY, "--config.file", str(config), "--agent.key-file", str(key), "--agent.hostname", "cli-host"]
+    with running([*argv, "--web.listen-address", f"127.0.0.1:{port}"], what="resque-agent") as proc:
+        wait_for("registration", lambda: redis_client.hexists("resque:resque-exporter:agent:agents", "cli-host"))
 
         def metrics_with_redis_up() -> str:
-            text = metrics()
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
             return text if 'resque_agent_redis_up{resque="main"} 1.0' in text else ""
 
-        text = wait_for(metrics_with_redis_up, what="metrics")
+        text = wait_for("metrics", metrics_with_redis_up)
         assert 'resque_agent_info{host="cli-host"' in text
         assert "resque_agent_heartbeat_timestamp_seconds" in text
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=15)[0]
+        proc.stop(timeout=15)
+        output = proc.output()
     assert proc.returncode in (0, -15), output  # uvicorn re-raises the TERM it handled
     assert not redis_client.hexists("resque:resque-exporter:agent:agents", "cli-host")
 

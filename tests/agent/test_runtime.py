@@ -14,8 +14,9 @@ from resque_exporter.agent.web import create_agent_app
 from resque_exporter.config.agent_settings import AgentSettings, PolicyRateLimit, PolicySettings
 from resque_exporter.resque.agent_protocol import AgentRequest, new_request_id, sign_request
 
-from support.agent_harness import HOSTNAME, KEY, WorkerPool, busy, enqueue, make_runtime, wait_for
+from support.agent_harness import HOSTNAME, KEY, WorkerPool, busy, enqueue, make_runtime
 from support.redis_server import RedisServer
+from support.waiting import wait_for
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -42,7 +43,7 @@ def test_metrics_publish_memory_cpu_runtime_and_gone_workers(
         kids = [w.process.child for w in view.workers if w.worker_id == worker.worker_id and w.process]
         return bool(kids and kids[0] is not None and (kids[0].rss_bytes or 0) > 40 * 2**20)
 
-    wait_for(child_is_fat, what="the child to hold 40 MB")
+    wait_for("the child to hold 40 MB", child_is_fat)
 
     with TestClient(create_agent_app(runtime, registry)) as http:
         text = http.get("/metrics").text
@@ -110,14 +111,14 @@ def test_redis_down_keeps_process_facts_and_requests_resume_after(
             scanned = runtime.scan_once()
             return None if scanned.resques["main"].up else scanned
 
-        state = wait_for(down_scan, what="Redis down")
+        state = wait_for("Redis down", down_scan)
         view = state.resques["main"]
         assert view.error in ("ConnectionError", "TimeoutError")
         assert [w.worker_id for w in view.workers] == [worker.worker_id]
         assert view.workers[0].process is not None and view.workers[0].process.parent.rss_bytes
         wait_for(
+            "errors counted",
             lambda: (registry.get_sample_value("resque_agent_errors_total", {"kind": "redis"}) or 0) >= 2,
-            what="errors counted",
         )
         with TestClient(create_agent_app(runtime, registry)) as http:
             found = samples(http.get("/metrics").text)
@@ -143,10 +144,10 @@ def test_redis_down_keeps_process_facts_and_requests_resume_after(
             actor="test",
         )
         client.rpush(f"resque:resque-exporter:agent:requests:{HOSTNAME}", sign_request(KEY, request))
-        raw = wait_for(lambda: client.get(f"resque:resque-exporter:agent:reply:{request.id}"), what="the reply")
+        raw = wait_for("the reply", lambda: client.get(f"resque:resque-exporter:agent:reply:{request.id}"))
         reply = json.loads(json.loads(raw)["body"])
         assert reply["status"] == "signalled", reply
-        assert wait_for(lambda: worker.title().endswith("Paused"), what="paused")
+        assert wait_for("paused", lambda: worker.title().endswith("Paused"))
     finally:
         runtime.stop()
 
@@ -168,7 +169,7 @@ def test_policy_dry_run_only_reports_then_acting_kills_once_within_the_rate_limi
         reported.extend(dry.apply_policies(dry.scan_once()))
         return len(reported) >= 2
 
-    wait_for(both_reported, what="the dry-run policy to match both jobs")
+    wait_for("the dry-run policy to match both jobs", both_reported)
     assert [outcome for _, outcome in reported] == ["dry_run", "dry_run"]
     assert dry.apply_policies(dry.scan_once()) == []  # each job once
     assert first.child_pid() is not None and second.child_pid() is not None
@@ -182,7 +183,7 @@ def test_policy_dry_run_only_reports_then_acting_kills_once_within_the_rate_limi
     live, registry = make_runtime(redis_url, settings=settings)
     done = live.apply_policies(live.scan_once())
     assert sorted(outcome for _, outcome in done) == ["rate_limited", "signalled"]
-    wait_for(lambda: redis_client.llen("resque:failed") == 1, what="the failure of the killed job")
+    wait_for("the failure of the killed job", lambda: redis_client.llen("resque:failed") == 1)
     assert json.loads(redis_client.lindex("resque:failed", 0) or b"{}")["exception"] == "Resque::DirtyExit"
     assert first.alive() and second.alive()
     assert (
@@ -200,7 +201,7 @@ def test_memory_policy_matches_a_fat_child(pool: WorkerPool, redis_url: str, red
     busy(redis_client, worker)
     policy = PolicySettings(name="fat", child_rss_mb_over=20, classes=("Grow",))
     runtime, _ = make_runtime(redis_url, settings=AgentSettings(policies=(policy,)))
-    [(match, outcome)] = wait_for(lambda: runtime.apply_policies(runtime.scan_once()), what="the memory policy")
+    [(match, outcome)] = wait_for("the memory policy", lambda: runtime.apply_policies(runtime.scan_once()))
     assert outcome == "dry_run" and match.why.startswith("child uses") and match.worker.worker_id == worker.worker_id
 
 

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 import redis
 
-from support.agent_harness import KEY, WorkerPool, busy, enqueue, wait_for
+from support.agent_harness import KEY, WorkerPool, busy, enqueue
 from support.pages_browser import OPERATOR_TOKEN, chromium, login, sidecar_process, write_files
 from support.redis_server import free_port
+from support.waiting import wait_for
 
 AGENT = shutil.which("resque-agent") or str(Path(sys.executable).parent / "resque-agent")
 
@@ -39,7 +40,7 @@ def stack(tmp_path: Path, redis_server: Any, redis_client: redis.Redis) -> Itera
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_for(lambda: redis_client.hlen("resque:resque-exporter:agent:agents") == 1, what="the agent to register")
+        wait_for("the agent to register", lambda: redis_client.hlen("resque:resque-exporter:agent:agents") == 1)
         args = ["--config.file", str(config), "--auth.tokens-file", str(tokens), "--agent.key-file", str(key)]
         with sidecar_process(args) as (base, _):
             yield base
@@ -84,7 +85,7 @@ def test_a_click_kills_the_stuck_job_and_the_worker_goes_on(
 
     assert "USR1 sent to worker" in result, result
     assert "Resque::DirtyExit" in result and "SIGKILL" in result
-    assert child is not None and wait_for(lambda: worker.child_pid() != child, what="the child gone")
+    assert child is not None and wait_for("the child gone", lambda: worker.child_pid() != child)
     assert worker.alive()
     failed = [json.loads(e) for e in redis_client.lrange("resque:failed", 0, -1)]
     assert [(f["worker"], f["exception"]) for f in failed] == [(worker.worker_id, "Resque::DirtyExit")]

@@ -1,21 +1,15 @@
 """Real forking workers (our Resque-like worker and pyres) and an in-process agent, for the agent's tests.
 
-Every process started here is stopped by its pool, by pid, children included.
+Every process started here is stopped by its pool, by pid, children included (support.processes).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import psutil
 import redis
@@ -28,22 +22,12 @@ from resque_exporter.config.agent_settings import AgentSettings
 from resque_exporter.resque.agent_channel import AgentChannel
 from resque_exporter.resque.datastore import DataStore
 
+from .processes import Running, launch
+from .waiting import wait_for
+
 SUPPORT = Path(__file__).parent
 KEY = b"test-agent-key-0123456789abcdef0123456789"
 HOSTNAME = socket.gethostname()
-T = TypeVar("T")
-
-
-def wait_for(condition: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:
-    """Poll a condition of another process (a title, a Redis key) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def title(pid: int) -> str:
@@ -55,7 +39,7 @@ def title(pid: int) -> str:
 
 @dataclass
 class RunningWorker:
-    proc: subprocess.Popen[bytes]
+    proc: Running
     worker_id: str
     kind: str
 
@@ -102,44 +86,30 @@ class WorkerPool:
             "--namespace",
             namespace,
         ]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = launch(command, what="a forking worker", stop_timeout=5)
         worker = RunningWorker(proc, f"{hostname}:{proc.pid}:{queues}", "resque")
         self.workers.append(worker)
-        wait_for(lambda: "Waiting for" in worker.title(), what=f"worker {worker.worker_id} to wait for jobs")
-        wait_for(lambda: self.client.sismember(f"{namespace}:workers", worker.worker_id), what="registration")
+        wait_for(f"worker {worker.worker_id} to wait for jobs", lambda: "Waiting for" in worker.title())
+        wait_for("registration", lambda: self.client.sismember(f"{namespace}:workers", worker.worker_id))
         return worker
 
     def start_pyres(self, queues: str = "pyslow") -> RunningWorker:
         host_port = self.redis_url.removeprefix("redis://").split("/", 1)[0]
         env = {**os.environ, "PYTHONPATH": str(SUPPORT)}
-        proc = subprocess.Popen(
-            [sys.executable, str(SUPPORT / "pyres_worker.py"), host_port, queues],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
+        proc = launch(
+            [sys.executable, str(SUPPORT / "pyres_worker.py"), host_port, queues], what="a pyres worker", env=env,
+            stop_timeout=5,
+        )  # fmt: skip
         worker = RunningWorker(proc, f"{os.uname()[1]}:{proc.pid}:{queues}", "pyres")
         self.workers.append(worker)
-        wait_for(lambda: self.client.sismember("resque:workers", worker.worker_id), what="pyres registration")
-        wait_for(lambda: self.client.get(f"resque:worker:{worker.worker_id}:started"), what="pyres start time")
+        wait_for("pyres registration", lambda: self.client.sismember("resque:workers", worker.worker_id))
+        wait_for("pyres start time", lambda: self.client.get(f"resque:worker:{worker.worker_id}:started"))
         return worker
 
     def stop_all(self) -> None:
+        """Each worker by its pid (TERM, then KILL), its forked job child with it (its process group)."""
         for worker in self.workers:
-            try:
-                kids = psutil.Process(worker.pid).children(recursive=True)
-            except psutil.Error:
-                kids = []
-            if worker.alive():
-                worker.proc.send_signal(signal.SIGTERM)
-                try:
-                    worker.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    worker.proc.kill()
-                    worker.proc.wait(timeout=5)
-            for kid in kids:
-                with contextlib.suppress(psutil.Error):
-                    kid.kill()
+            worker.proc.stop()
 
 
 def enqueue(client: redis.Redis, queue: str, job_class: str, *args: object, namespace: str = "resque") -> None:
@@ -153,8 +123,8 @@ def busy(client: redis.Redis, worker: RunningWorker, namespace: str = "resque") 
     """Wait until the worker runs a job (its record in Redis and its child's title) and return the record."""
     import json
 
-    raw = wait_for(lambda: client.get(f"{namespace}:worker:{worker.worker_id}"), what="the worker to take the job")
-    wait_for(lambda: (pid := worker.child_pid()) is not None and "Processing" in title(pid), what="the child's title")
+    raw = wait_for("the worker to take the job", lambda: client.get(f"{namespace}:worker:{worker.worker_id}"))
+    wait_for("the child's title", lambda: (pid := worker.child_pid()) is not None and "Processing" in title(pid))
     record: dict[str, object] = json.loads(raw)
     return record
 
