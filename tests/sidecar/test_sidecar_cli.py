@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,14 +15,11 @@ from resque_exporter.sidecar_cli import build_parser
 
 from support.fixtures import load_dump, seed_dump
 from support.logfmt import parse_log
-from support.redis_server import free_port
+from support.pages_browser import sidecar_command as command
+from support.pages_browser import sidecar_process
+from support.processes import Running
 
 TOKEN = "cli-operator-token-0123456789abcdef"
-
-
-def command() -> list[str]:
-    binary = shutil.which("resque-sidecar")
-    return [binary] if binary else [sys.executable, "-m", "resque_exporter.sidecar_cli"]
 
 
 @pytest.fixture
@@ -39,39 +33,11 @@ def files(tmp_path: Path, redis_url: str) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def sidecar(files: tuple[Path, Path]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def sidecar(files: tuple[Path, Path]) -> Iterator[tuple[str, Running]]:
     config, tokens = files
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            *command(),
-            *("--config.file", str(config), "--auth.tokens-file", str(tokens)),
-            *("--web.listen-address", f"127.0.0.1:{port}", "--worker.stuck-after", "60"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, proc.communicate()[0]
-            try:
-                if httpx.get(f"{base}/-/healthy", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "sidecar never became healthy"
-                time.sleep(0.05)  # polling interval while the server binds; the deadline bounds the wait
+    args = ["--config.file", str(config), "--auth.tokens-file", str(tokens), "--worker.stuck-after", "60"]
+    with sidecar_process(args) as (base, proc):
         yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def test_defaults_listen_on_loopback_only() -> None:
@@ -80,9 +46,7 @@ def test_defaults_listen_on_loopback_only() -> None:
     assert args.stuck_after == 3600.0
 
 
-def test_serves_the_api_and_audits_actions(
-    sidecar: tuple[str, subprocess.Popen[str]], redis_client: redis.Redis
-) -> None:
+def test_serves_the_api_and_audits_actions(sidecar: tuple[str, Running], redis_client: redis.Redis) -> None:
     base, proc = sidecar
     seed_dump(redis_client, load_dump("v3-default"))
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -99,8 +63,8 @@ def test_serves_the_api_and_audits_actions(
         httpx.get(f"{base}/api/v1/resques/main/workers", headers=headers, timeout=5).json()["stuck_after_seconds"] == 60
     )
     assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"] == "resque-sidecar"
-    proc.terminate()
-    output = proc.communicate(timeout=10)[0]
+    proc.stop()
+    output = proc.output()
     records = parse_log(output)  # every line, uvicorn's included, is logfmt
     audit = [record for record in records if record["logger"] == "resque_exporter.audit"]
     assert len(audit) == 1

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import pytest
 
+from support.processes import Running, http_ok, running
 from support.redis_server import free_port
+from support.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -46,45 +46,27 @@ def write_files(folder: Path, redis_url: str) -> tuple[Path, Path]:
 
 
 @contextmanager
-def sidecar_process(args: Sequence[str], *, wait_for: str | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def sidecar_process(args: Sequence[str]) -> Iterator[tuple[str, Running]]:
     """Start `resque-sidecar ARGS` on a free loopback port; yield its base URL; stop it by its pid."""
     port = free_port()
-    proc = subprocess.Popen(
-        [*sidecar_command(), *args, "--web.listen-address", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.communicate()[0]
-            try:
-                if httpx.get(f"{base}/-/healthy", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "sidecar never became healthy"
-                time.sleep(0.05)  # polling while the server binds; the deadline bounds the wait
+    argv = [*sidecar_command(), *args, "--web.listen-address", f"127.0.0.1:{port}"]
+    with running(argv, what="resque-sidecar", ready=http_ok(f"{base}/-/healthy")) as proc:
         yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
-def read_demo_tokens(proc: subprocess.Popen[str]) -> tuple[str, str]:
+def read_demo_tokens(proc: Running) -> tuple[str, str]:
     """The operator and read-only tokens a `--demo` sidecar printed at start-up."""
-    assert proc.stdout is not None
-    text = ""
-    while "read-only token:" not in text:
-        line = proc.stdout.readline()
-        assert line, f"demo exited or printed no tokens: {text}"
-        text += line
+
+    def printed() -> str | None:
+        out = proc.output()
+        if "read-only token:" in out:
+            return out
+        if not proc.alive():
+            pytest.fail(f"demo exited or printed no tokens: {out}")
+        return None
+
+    text = wait_for("the demo's tokens", printed)
     operator = re.search(r"operator token:\s+(\S+)", text)
     viewer = re.search(r"read-only token:\s+(\S+)", text)
     assert operator and viewer, text
