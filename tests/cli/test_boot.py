@@ -11,11 +11,9 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from resque_exporter.agent_cli import build_parser as agent_parser
@@ -23,6 +21,7 @@ from resque_exporter.cli import build_parser as exporter_parser
 from resque_exporter.cli import main as exporter_main
 from resque_exporter.sidecar_cli import build_parser as sidecar_parser
 
+from support.processes import http_ok, running
 from support.redis_server import free_port
 
 BIN = Path(sys.executable).parent
@@ -248,18 +247,6 @@ def test_a_port_in_use_is_one_line_before_anything_else_and_exit_1(
     assert (result.returncode, result.stdout, result.stderr) == (1, "", expected)
 
 
-def wait_healthy(proc: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, proc.communicate()[0]
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"{url} never became healthy"
-            time.sleep(0.05)  # polling interval while the server starts; the deadline bounds the wait
-
-
 @pytest.mark.parametrize("program", ["resque-exporter", "resque-sidecar", "resque-agent"])
 def test_each_program_serves_from_its_variables_alone(program: str, files: dict[str, Path]) -> None:
     prefix = {"resque-exporter": "RESQUE_EXPORTER", "resque-sidecar": "RESQUE_SIDECAR", "resque-agent": "RESQUE_AGENT"}
@@ -272,14 +259,10 @@ def test_each_program_serves_from_its_variables_alone(program: str, files: dict[
         "RESQUE_AGENT_KEY_FILE": str(files["key"]),
         "RESQUE_AGENT_HOSTNAME": "boot-host",
     }
-    proc = subprocess.Popen(
-        [str(BIN / program)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=clean_env(**env)
-    )
-    try:
-        wait_healthy(proc, f"http://127.0.0.1:{port}/-/healthy")
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=15)[0]
+    healthy = http_ok(f"http://127.0.0.1:{port}/-/healthy")
+    with running([str(BIN / program)], what=program, env=clean_env(**env), ready=healthy) as proc:
+        proc.stop(timeout=15)
+    output = proc.output()
     records = [json.loads(line) for line in output.splitlines()]  # every line in the format the variable chose
     assert any(f"http://127.0.0.1:{port}/" in record["msg"] for record in records), output
 

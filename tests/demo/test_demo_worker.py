@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
 
 import psutil
 import pytest
@@ -20,19 +17,10 @@ from resque_exporter.agent.processes import title_of
 from resque_exporter.agent.proctitle import ProcTitle, parse_title
 from resque_exporter.resque.writer import ResqueWriter
 
-T = TypeVar("T")
+from support.processes import Running, running
+from support.waiting import wait_for
+
 HOST = socket.gethostname()
-
-
-def wait_for(what: str, fetch: Callable[[], T | None], timeout: float = 15.0) -> T:
-    """Poll a fact that offers nothing to block on (a process title, a Redis key) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def title(pid: int) -> ProcTitle | None:
@@ -51,15 +39,10 @@ def state_is(pid: int, state: str) -> Callable[[], ProcTitle | None]:
 
 
 @pytest.fixture
-def worker(redis_url: str, redis_client: redis.Redis) -> Iterator[subprocess.Popen[bytes]]:
+def worker(redis_url: str, redis_client: redis.Redis) -> Iterator[Running]:
     argv = [sys.executable, "-m", "resque_exporter.demo.worker", "--redis.url", redis_url, "--hostname", HOST]
-    proc = subprocess.Popen([*argv, "--interval", "0.1"], stdout=subprocess.DEVNULL)
-    try:
+    with running([*argv, "--interval", "0.1"], what="the demo worker") as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def failures(client: redis.Redis) -> list[dict[str, object]]:
@@ -67,7 +50,7 @@ def failures(client: redis.Redis) -> list[dict[str, object]]:
 
 
 def test_registers_takes_a_job_in_a_titled_child_and_usr1_records_a_dirty_exit(
-    worker: subprocess.Popen[bytes], redis_client: redis.Redis
+    worker: Running, redis_client: redis.Redis
 ) -> None:
     worker_id = f"{HOST}:{worker.pid}:media"
     waiting = wait_for("the Waiting title", state_is(worker.pid, "waiting"))
@@ -98,9 +81,7 @@ def test_registers_takes_a_job_in_a_titled_child_and_usr1_records_a_dirty_exit(
     assert worker.poll() is None, "USR1 kills the job, not the worker"
 
 
-def test_pauses_on_usr2_and_on_pause_all_workers_resumes_on_cont(
-    worker: subprocess.Popen[bytes], redis_client: redis.Redis
-) -> None:
+def test_pauses_on_usr2_and_on_pause_all_workers_resumes_on_cont(worker: Running, redis_client: redis.Redis) -> None:
     wait_for("the Waiting title", state_is(worker.pid, "waiting"))
     worker.send_signal(signal.SIGUSR2)
     wait_for("the Paused title", state_is(worker.pid, "paused"))
@@ -114,7 +95,7 @@ def test_pauses_on_usr2_and_on_pause_all_workers_resumes_on_cont(
     wait_for("the Waiting title again", state_is(worker.pid, "waiting"))
 
 
-def test_quit_finishes_the_job_then_unregisters(worker: subprocess.Popen[bytes], redis_client: redis.Redis) -> None:
+def test_quit_finishes_the_job_then_unregisters(worker: Running, redis_client: redis.Redis) -> None:
     wait_for("the Waiting title", state_is(worker.pid, "waiting"))
     ResqueWriter(redis_client, "resque").enqueue("media", "QuickJob", [])  # a class it does not know: 1 s
     wait_for("the Forked title", state_is(worker.pid, "forked"))
@@ -125,9 +106,7 @@ def test_quit_finishes_the_job_then_unregisters(worker: subprocess.Popen[bytes],
     assert redis_client.hgetall("resque:workers:heartbeat") == {}
 
 
-def test_term_kills_the_job_records_it_and_unregisters(
-    worker: subprocess.Popen[bytes], redis_client: redis.Redis
-) -> None:
+def test_term_kills_the_job_records_it_and_unregisters(worker: Running, redis_client: redis.Redis) -> None:
     wait_for("the Waiting title", state_is(worker.pid, "waiting"))
     ResqueWriter(redis_client, "resque").enqueue("media", "VideoTranscodeJob", [8, "1080p"])
     forked = wait_for("the Forked title", state_is(worker.pid, "forked"))

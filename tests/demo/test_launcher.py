@@ -14,11 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import psutil
@@ -28,51 +26,30 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from resque_exporter.demo.launcher import write_config
 
+from support.processes import launch
 from support.redis_server import free_port
+from support.waiting import wait_for
 
-T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = [sys.executable, "-m", "resque_exporter.demo.launcher"]
 HOST = socket.gethostname()
 
 
-def wait_for(what: str, fetch: Callable[[], T | None], timeout: float = 30.0) -> T:
-    """Poll a fact over HTTP until it holds (a program offers nothing to block on)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 class DemoRun:
-    """The launcher on free ports, its output collected line by line; the banner parsed once it is up."""
+    """The launcher on free ports (support.processes), its output in a file; the banner parsed once it is up."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.ports = {name: free_port() for name in ("exporter", "sidecar", "agent")}
         flags = [arg for name, port in self.ports.items() for arg in (f"--{name}.port", str(port))]
-        self.proc = subprocess.Popen(
-            [*LAUNCHER, *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        )
-        self.lines: list[str] = []
-        self.up = threading.Event()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        self.proc = launch([*LAUNCHER, *flags], what="resque-demo", env=env, stop_timeout=60)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if "(deleted on exit)" in line:  # the banner's last line
-                self.up.set()
+    @property
+    def lines(self) -> list[str]:
+        return self.output().splitlines()
 
     def wait_up(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.up.wait(0.2):
-            assert self.proc.poll() is None, "the launcher exited:\n" + self.output()
-            assert time.monotonic() < deadline, "the launcher never came up:\n" + self.output()
+        last_line = "(deleted on exit)"  # the banner's
+        self.proc.wait_ready(lambda: last_line in self.output(), timeout=timeout, interval=0.2)
 
     def banner(self, label: str) -> str:
         """The first word after ``label`` on the banner line that starts with it."""
@@ -83,7 +60,7 @@ class DemoRun:
         return next(line for line in self.lines if line.strip().startswith(label))
 
     def output(self) -> str:
-        return "\n".join(self.lines)
+        return self.proc.output()
 
     def url(self, name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
@@ -99,9 +76,7 @@ def run_demo() -> Iterator[Callable[[dict[str, str]], DemoRun]]:
 
     yield start
     for run in runs:
-        if run.proc.poll() is None:
-            run.proc.send_signal(signal.SIGTERM)
-            run.proc.wait(timeout=60)
+        run.proc.stop()
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -187,7 +162,7 @@ def test_one_redis_for_metrics_pages_and_agent(
         got = samples(httpx.get(run.url("agent", "/metrics"), timeout=10).text)
         return got.get(("resque_agent_workers", frozenset({("resque", "demo")}))) == 3
 
-    wait_for("the agent to see the 3 demo workers", agent_workers)
+    wait_for("the agent to see the 3 demo workers", agent_workers, timeout=30, interval=0.1)
     hosts = {h["host"]: h["agent"] for h in api.get("/agents").json()["hosts"]}
     assert hosts[HOST] is True
 
@@ -204,7 +179,7 @@ def test_one_redis_for_metrics_pages_and_agent(
         workers = api.get("/workers").json()["workers"]
         return next((w for w in workers if w["host"] == HOST and w["job"] and w["job"]["queue"] == "media"), None)
 
-    worker = wait_for("a demo worker on a job", busy_worker)
+    worker = wait_for("a demo worker on a job", busy_worker, timeout=30, interval=0.1)
     job = {key: worker["job"][key] for key in ("queue", "run_at", "class")}
     dirty_before = media_dirty_exits(run)
     killed = api.post(f"/workers/{worker['id']}/kill-job", json={"job": job}, timeout=30)
@@ -261,7 +236,8 @@ def test_a_killed_worker_is_replaced_but_a_program_that_dies_stops_everything(
     worker.kill()
     _, alive = psutil.wait_procs([worker, *jobs], timeout=15)
     assert alive == []
-    wait_for("the launcher to say so", lambda: f"demo worker pid {worker.pid} was killed by SIGKILL" in run.output())
+    said = f"demo worker pid {worker.pid} was killed by SIGKILL"
+    wait_for("the launcher to say so", lambda: said in run.output(), timeout=30, interval=0.1)
     assert run.proc.poll() is None
 
     [exporter] = [c for c in children if "/resque-exporter " in cmdline(c)]

@@ -10,7 +10,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -21,17 +21,9 @@ from resque_exporter.demo import DemoEnvironment
 from resque_exporter.resque.keys import Keys
 from resque_exporter.resque.writer import ACTIVE_JOB_WRAPPER
 
+from support.waiting import wait_for
+
 THREAD_NAME = "resque-demo"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll ``condition`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def server_now(client: redis.Redis) -> float:
@@ -205,7 +197,7 @@ def test_thread_ticks_and_stop_returns_promptly(env: DemoEnvironment) -> None:
     env.start()  # idempotent: still one thread
     assert [t.name for t in threading.enumerate()].count(THREAD_NAME) == 1
     assert env.running
-    assert wait_until(lambda: env.simulators["demo"].ticks >= 2, timeout=5.0)
+    wait_for("two ticks", lambda: env.simulators["demo"].ticks >= 2, timeout=5.0, interval=0.01)
 
     began = time.monotonic()
     env.stop()
