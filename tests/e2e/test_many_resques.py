@@ -16,9 +16,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ from resque_exporter.resque.writer import ResqueWriter
 from support.alerting_stack import Service, binary, services
 from support.exporter_process import ExporterProcess
 from support.redis_server import free_port
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -110,29 +108,13 @@ def replicas(redis_client: redis.Redis, redis_url: str, tmp_path: Path) -> Itera
 
     try:
         for i in range(REPLICAS):
-            started.append(ExporterProcessOn(base + i, config))
+            started.append(ExporterProcess("--config.file", str(config), port=base + i))
         for proc in started:
             proc.wait_healthy()
         yield base
     finally:
         for proc in started:
             proc.stop()
-
-
-class ExporterProcessOn(ExporterProcess):
-    """An exporter replica on a given loopback port."""
-
-    def __init__(self, port: int, config: Path) -> None:  # not super(): that one picks a free port itself
-        self.port = port
-        binary_path = shutil.which("resque-exporter")
-        command = [binary_path] if binary_path else [sys.executable, "-m", "resque_exporter"]
-        self.proc = subprocess.Popen(
-            [*command, "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.base = f"http://127.0.0.1:{port}"
 
 
 def query(prometheus: Service, expr: str) -> list[dict[str, Any]]:
@@ -142,11 +124,9 @@ def query(prometheus: Service, expr: str) -> list[dict[str, Any]]:
     return result
 
 
-def wait_for(what: str, check: Callable[[], bool], prometheus: Service, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what}\n{prometheus.log_tail()}"
-        time.sleep(0.5)  # polling Prometheus until its scrapes show the state; the deadline bounds it
+def wait_in_prometheus(what: str, check: Callable[[], bool], prometheus: Service, timeout: float = 60) -> None:
+    """Poll Prometheus until its scrapes show the state; a timeout shows the end of its log."""
+    wait_for(what, check, timeout=timeout, interval=0.5, diagnostics=prometheus.log_tail)
 
 
 def test_hashmod_shards_file_sd_resques_over_exporter_replicas(replicas: int, tmp_path: Path) -> None:
@@ -174,7 +154,7 @@ def test_hashmod_shards_file_sd_resques_over_exporter_replicas(replicas: int, tm
             ],
             tmp_path,
         )
-        wait_for(
+        wait_in_prometheus(
             "every listed Resque scraped",
             lambda: len(query(prometheus, 'resque_up{job="resque"} == 1')) == len(NAMES) - 1,
             prometheus,
@@ -194,14 +174,14 @@ def test_hashmod_shards_file_sd_resques_over_exporter_replicas(replicas: int, tm
         assert jobs == {name: n + 1 for n, name in enumerate(NAMES[:-1])}, "each probe read its own Resque"
         assert {r["metric"]["team"] for r in query(prometheus, "resque_up")} == {"commerce"}
         # The recording rules see every shard as one job.
-        wait_for(
+        wait_in_prometheus(
             "recording rule over all shards",
             lambda: len(query(prometheus, "resque:queue_jobs:sum")) == len(NAMES) - 1,
             prometheus,
         )
 
         write_targets(tmp_path, NAMES)  # one more Resque: a line in the file, no reload
-        wait_for(
+        wait_in_prometheus(
             "the added Resque scraped",
             lambda: bool(query(prometheus, f'resque_queue_jobs{{instance="{NAMES[-1]}", queue="default"}} == 12')),
             prometheus,
@@ -248,7 +228,7 @@ def test_agent_mode_remote_writes_every_shard_into_a_store_that_runs_the_rules(r
             ],
             tmp_path,
         )
-        wait_for(
+        wait_in_prometheus(
             "every Resque's samples in the store",
             lambda: len(query(store, 'resque_queue_jobs{queue="default", prometheus="resque-agent-1"}')) == len(NAMES),
             store,
@@ -257,7 +237,7 @@ def test_agent_mode_remote_writes_every_shard_into_a_store_that_runs_the_rules(r
             r["metric"]["instance"]: float(r["value"][1]) for r in query(store, 'resque_queue_jobs{queue="default"}')
         }
         assert jobs == {name: n + 1 for n, name in enumerate(NAMES)}
-        wait_for(
+        wait_in_prometheus(
             "the store's recording rules over the written samples",
             lambda: len(query(store, "resque:queue_jobs:sum")) == len(NAMES),
             store,

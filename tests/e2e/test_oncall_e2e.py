@@ -40,6 +40,7 @@ from support.alerting_stack import (
 )
 from support.exporter_process import ExporterProcess
 from support.redis_server import RedisServer, free_port
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -61,16 +62,6 @@ def firing(rx: Receiver, path: str, alertname: str, **labels: str) -> list[tuple
 
 def slack_with(rx: Receiver, text: str) -> list[dict[str, Any]]:
     return [r.body for r in rx.got("/slack") if text in json.dumps(r.body)]
-
-
-def wait_for(what: str, check: Callable[[], Any], diagnostics: Callable[[], str], timeout: float = TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)  # poll the receiver / Prometheus; the deadline bounds the wait
-    pytest.fail(f"{what}: nothing within {timeout} s{diagnostics()}")
 
 
 @contextmanager
@@ -177,13 +168,17 @@ def test_on_call_scenarios(
             alerts = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).text
             received = [(r.path, r.body.get("groupLabels")) for r in rx.requests]
             return (
-                f"\nreceived: {received}\nprometheus alerts: {alerts}\n--- prometheus\n{prometheus.log_tail()}"
+                f"received: {received}\nprometheus alerts: {alerts}\n--- prometheus\n{prometheus.log_tail()}"
                 f"\n--- alertmanager\n{alertmanager.log_tail()}"
             )
 
+        def notified(what: str, check: Callable[[], list[Any]]) -> list[Any]:
+            """Wait for a notification at the receiver; a timeout shows what arrived and both logs."""
+            return wait_for(what, check, timeout=TIMEOUT, interval=0.2, diagnostics=diagnostics)
+
         # ------------------------------------------------------------ 2. wrong password: credentials, not Redis down
-        (_, refused), *more = wait_for(
-            "ResqueCredentialsRefused", lambda: firing(rx, "/pager", "ResqueCredentialsRefused"), diagnostics
+        (_, refused), *more = notified(
+            "ResqueCredentialsRefused", lambda: firing(rx, "/pager", "ResqueCredentialsRefused")
         )
         assert not more
         assert refused["labels"]["resque"] == "locked" and refused["labels"]["reason"] == "auth"
@@ -203,10 +198,8 @@ def test_on_call_scenarios(
         # ------------------------------------------------------------ 3. kill -9 every billing worker
         kill_billing.set()
         killed_at = time.monotonic()
-        ((paged_at, page),) = wait_for(
-            "ResqueQueueNotDraining",
-            lambda: firing(rx, "/pager", "ResqueQueueNotDraining", queue="billing"),
-            diagnostics,
+        ((paged_at, page),) = notified(
+            "ResqueQueueNotDraining", lambda: firing(rx, "/pager", "ResqueQueueNotDraining", queue="billing")
         )
         assert page["labels"]["resque"] == "main" and page["labels"]["instance"] == "main"
         assert page["annotations"]["description"] == (
@@ -221,8 +214,8 @@ def test_on_call_scenarios(
         exporter_config(config, redis_url, locked, secret, reports_threshold=2)
         response = httpx.post(f"{exporter.base}/-/reload", timeout=10)
         assert response.status_code == 200, response.text
-        (backlog,) = wait_for(
-            "ResqueQueueBacklogHigh after the reload", lambda: slack_with(rx, "ResqueQueueBacklogHigh"), diagnostics
+        (backlog,) = notified(
+            "ResqueQueueBacklogHigh after the reload", lambda: slack_with(rx, "ResqueQueueBacklogHigh")
         )
         assert "Queue reports of Resque main (main) has 5 jobs waiting; its threshold is 2." in json.dumps(backlog)
 
@@ -230,10 +223,8 @@ def test_on_call_scenarios(
         config.write_text(config.read_text().replace("prune_interval_seconds", "prune_intervall_seconds"))
         response = httpx.post(f"{exporter.base}/-/reload", timeout=10)
         assert response.status_code == 400 and "prune_intervall_seconds" in response.text
-        (reload_refused,) = wait_for(
-            "ResqueExporterReloadRefused",
-            lambda: slack_with(rx, "ResqueExporterReloadRefused"),
-            diagnostics,
+        (reload_refused,) = notified(
+            "ResqueExporterReloadRefused", lambda: slack_with(rx, "ResqueExporterReloadRefused")
         )
         assert f"The exporter 127.0.0.1:{exporter.port} (job resque-exporter) refused" in json.dumps(reload_refused)
 

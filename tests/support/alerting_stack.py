@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 import yaml
 
+from .processes import Running, http_ok, running
 from .redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,53 +100,29 @@ def receiver() -> Iterator[Receiver]:
 @dataclass
 class Service:
     name: str
-    proc: subprocess.Popen[bytes]
+    proc: Running
     log: Path
     base: str
 
     def log_tail(self, lines: int = 25) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return self.proc.tail(lines)
 
 
 @contextmanager
 def services() -> Iterator[Callable[..., Service]]:
-    """Start processes with start(name, port, argv); each is stopped (by its own PID) at the end."""
-    started: list[Service] = []
+    """Start processes with start(name, port, argv, log_dir), ready once /-/ready answers 200; each is stopped
+    (by its own PID) at the end."""
+    with ExitStack() as stack:
 
-    def start(name: str, port: int, argv: list[str], log_dir: Path) -> Service:
-        log = log_dir / f"{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        service = Service(name, proc, log, f"http://127.0.0.1:{port}")
-        started.append(service)
-        wait_ready(service)
-        return service
+        def start(name: str, port: int, argv: list[str], log_dir: Path) -> Service:
+            base = f"http://127.0.0.1:{port}"
+            log = log_dir / f"{name}.log"
+            proc = stack.enter_context(
+                running(argv, what=name, ready=http_ok(f"{base}/-/ready"), timeout=15, interval=0.1, log_to=log)
+            )
+            return Service(name, proc, log, base)
 
-    try:
         yield start
-    finally:
-        for service in started:
-            if service.proc.poll() is None:
-                service.proc.terminate()
-                try:
-                    service.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    service.proc.kill()
-                    service.proc.wait()
-
-
-def wait_ready(service: Service, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if service.proc.poll() is not None:
-            raise AssertionError(f"{service.name} exited early:\n{service.log_tail()}")
-        try:
-            if httpx.get(f"{service.base}/-/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling interval while the server binds; the deadline bounds the wait
-    raise AssertionError(f"{service.name} never became ready:\n{service.log_tail()}")
 
 
 # ------------------------------------------------------------------------------------------ configs
