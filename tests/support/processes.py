@@ -19,8 +19,7 @@ import signal
 import subprocess
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -105,6 +104,12 @@ class Running:
         self._kill_group()
         return self.proc.returncode
 
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if self._group:
@@ -128,8 +133,9 @@ def launch(
 ) -> Running:
     """Start ``argv`` and, if ``ready`` is given, wait until it holds; on failure the process is stopped.
 
-    The caller owns the result and must call `Running.stop` (`running` does that for a block). The output
-    goes to ``log_to``, or to a temporary file that is removed once the `Running` is garbage.
+    The caller owns the result: it stops it with `Running.stop`, or uses it as a context manager (``with
+    running(...) as child:``, `running` being this function), which stops it however the block ends. The
+    output goes to ``log_to``, or to a temporary file that is removed once the `Running` is garbage.
     """
     what = what or Path(argv[0]).name
     if log_to is None:
@@ -160,29 +166,7 @@ def launch(
     return child
 
 
-@contextmanager
-def running(
-    argv: Sequence[str],
-    *,
-    what: str | None = None,
-    env: Mapping[str, str] | None = None,
-    cwd: Path | str | None = None,
-    ready: Callable[[], object] | None = None,
-    timeout: float = START_TIMEOUT,
-    interval: float = 0.05,
-    log_to: Path | None = None,
-    new_session: bool = True,
-    stop_timeout: float = STOP_TIMEOUT,
-) -> Iterator[Running]:
-    """`launch` for the length of a ``with`` block: the process is stopped (by its id) however the block ends."""
-    child = launch(
-        argv, what=what, env=env, cwd=cwd, ready=ready, timeout=timeout, interval=interval, log_to=log_to,
-        new_session=new_session, stop_timeout=stop_timeout,
-    )  # fmt: skip
-    try:
-        yield child
-    finally:
-        child.stop()
+running = launch  # the same call, named for a ``with`` block: ``with running(argv, ...) as child:``
 
 
 def http_ok(url: str) -> Callable[[], bool]:
