@@ -52,6 +52,7 @@ INTEGRATION_MODULES = frozenset(
         "test_entrypoint_process.py",  # the container entrypoint
         "test_real_redis_demo.py",  # the demo simulator against redis-server
         "test_launcher.py",  # `resque-demo`: redis-server, the three programs and demo workers
+        "test_support_processes.py",  # the helper that runs a test's processes, on small Python scripts
         "test_runnable_commands.py::test_runnable_block_runs",  # the docs' shell blocks, run with bash
         # real redis-server / redis-sentinel started by a fixture of the module
         "test_sentinel.py",
