@@ -7,8 +7,8 @@ import re
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -18,9 +18,12 @@ from resque_exporter import __version__
 from resque_exporter.container.entrypoint import DEFAULT_CONFIG_FILE
 from resque_exporter.container.healthcheck import health_url
 
+from support.processes import http_ok, running
 from support.redis_server import free_port
+from support.waiting import wait_for
 
 ENTRYPOINT = [sys.executable, "-m", "resque_exporter.container"]
+TOKEN_LINE = re.compile(r"operator token \(generated now[^)]*\): (\S+)")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -30,29 +33,10 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def wait_healthy(proc: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        assert proc.poll() is None, f"exited early: {proc.communicate()[0]}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"{url} never answered"
-            time.sleep(0.05)  # polling interval while the server binds; the deadline bounds the wait
+def processes() -> Iterator[ExitStack]:
+    """What a test starts with `processes.enter_context(running(...))` is stopped when it ends."""
+    with ExitStack() as stack:
+        yield stack
 
 
 def test_no_source_exits_2_with_what_to_do() -> None:
@@ -75,33 +59,24 @@ def test_an_unknown_command_fails_like_exec_does() -> None:
     assert result.returncode == 127 and "no-such-program-xyz" in result.stderr
 
 
-def test_redis_url_alone_serves_the_resque_and_the_healthcheck_finds_it(
-    redis_url: str, processes: list[subprocess.Popen[str]]
-) -> None:
+def test_redis_url_alone_serves_the_resque_and_the_healthcheck_finds_it(redis_url: str, processes: ExitStack) -> None:
     port = free_port()
-    proc = subprocess.Popen(
-        [*ENTRYPOINT, "--web.listen-address", f"127.0.0.1:{port}"],
-        env=clean_env(REDIS_URL=redis_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    proc = processes.enter_context(
+        running([*ENTRYPOINT, "--web.listen-address", f"127.0.0.1:{port}"], env=clean_env(REDIS_URL=redis_url))
     )
-    processes.append(proc)
-    cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode().split("\0")
-    url = health_url([part for part in cmdline if part])
-    # /proc may still show the entrypoint for a moment before exec replaces it.
-    deadline = time.monotonic() + 10
-    while url is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # waiting for exec; the deadline bounds it
-        url = health_url([p for p in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode().split("\0") if p])
+
+    def exec_done() -> str | None:  # /proc may still show the entrypoint for a moment before exec replaces it
+        return health_url([p for p in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode().split("\0") if p])
+
+    url = wait_for("the entrypoint to exec the exporter", exec_done, timeout=10)
     assert url == f"http://127.0.0.1:{port}/-/healthy"
-    wait_healthy(proc, url)
+    proc.wait_ready(http_ok(url), timeout=20)
     metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     assert re.search(r'^resque_up\{resque="default"\} 1\.0$', metrics, flags=re.M), metrics[:2000]
 
 
 def test_demo_sidecar_prints_a_fresh_token_that_authenticates(
-    tmp_path: Path, redis_url: str, processes: list[subprocess.Popen[str]]
+    tmp_path: Path, redis_url: str, processes: ExitStack
 ) -> None:
     config = tmp_path / "config.yml"
     config.write_text(f"resques:\n  demo: {{redis_url: '{redis_url}'}}\n", encoding="utf-8")
@@ -109,25 +84,15 @@ def test_demo_sidecar_prints_a_fresh_token_that_authenticates(
     tokens: list[str] = []
     for _ in range(2):  # each start makes a new token
         port = free_port()
-        proc = subprocess.Popen(
-            [*ENTRYPOINT, "demo-sidecar", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
-            env=clean_env(RESQUE_DEMO_SECRETS_DIR=str(secrets)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        processes.append(proc)
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        token = re.search(r"operator token \(generated now[^)]*\): (\S+)", line)
-        assert token, line
+        argv = [*ENTRYPOINT, "demo-sidecar", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"]
+        proc = processes.enter_context(running(argv, env=clean_env(RESQUE_DEMO_SECRETS_DIR=str(secrets))))
+        token = wait_for("the printed token", lambda proc=proc: TOKEN_LINE.search(proc.output()), timeout=20)
         tokens.append(token.group(1))
-        wait_healthy(proc, f"http://127.0.0.1:{port}/-/healthy")
+        proc.wait_ready(http_ok(f"http://127.0.0.1:{port}/-/healthy"), timeout=20)
         api = f"http://127.0.0.1:{port}/api/v1/resques"
         assert httpx.get(api, headers={"Authorization": f"Bearer {token.group(1)}"}, timeout=5).status_code == 200
         assert httpx.get(api, headers={"Authorization": "Bearer " + "x" * 43}, timeout=5).status_code == 401
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.stop()
     assert tokens[0] != tokens[1]
     for name in ("operator.token", "tokens.yml", "agent.key"):
         assert stat.S_IMODE((secrets / name).stat().st_mode) == 0o600, name

@@ -15,6 +15,7 @@ import redis
 import yaml
 
 from support.exporter_process import ExporterProcess
+from support.processes import Running, running
 from support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,22 +24,13 @@ SIMULATOR = [sys.executable, "-m", "resque_exporter.demo"]
 
 
 @pytest.fixture
-def simulator(redis_client: redis.Redis, redis_url: str) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
-        [*SIMULATOR, "--redis.url", redis_url, "--tick-interval", "0.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+def simulator(redis_client: redis.Redis, redis_url: str) -> Iterator[Running]:
+    argv = [*SIMULATOR, "--redis.url", redis_url, "--tick-interval", "0.1"]
+    with running(argv, what="the demo simulator") as proc:
+        proc.wait_ready(lambda: "\n" in proc.output())  # its first line
+        line = proc.output().splitlines()[0]
         assert line.startswith("demo: seeded demo (namespace resque), analytics (namespace analytics:resque)"), line
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def compose_config_for(redis_url: str, tmp_path: Path) -> Path:
@@ -52,7 +44,7 @@ def compose_config_for(redis_url: str, tmp_path: Path) -> Path:
 
 
 def test_simulator_keeps_a_real_redis_moving_for_the_compose_exporter_config(
-    simulator: subprocess.Popen[str], redis_url: str, tmp_path: Path, run_exporter: type[ExporterProcess]
+    simulator: Running, redis_url: str, tmp_path: Path, run_exporter: type[ExporterProcess]
 ) -> None:
     exporter = run_exporter("--config.file", str(compose_config_for(redis_url, tmp_path)))
     exporter.wait_healthy()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import redis
 
 from support.agent_harness import KEY, WorkerPool, busy, enqueue
 from support.pages_browser import OPERATOR_TOKEN, chromium, login, sidecar_process, write_files
+from support.processes import running
 from support.redis_server import free_port
 from support.waiting import wait_for
 
@@ -33,20 +33,12 @@ def stack(tmp_path: Path, redis_server: Any, redis_client: redis.Redis) -> Itera
     config.write_text(config.read_text() + "agent: {scan_interval_seconds: 0.3}\n")
     key = tmp_path / "agent.key"
     key.write_bytes(KEY)
-    agent = subprocess.Popen(
-        [AGENT, "--config.file", str(config), "--agent.key-file", str(key),
-         "--web.listen-address", f"127.0.0.1:{free_port()}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
+    argv = [AGENT, "--config.file", str(config), "--agent.key-file", str(key)]
+    with running([*argv, "--web.listen-address", f"127.0.0.1:{free_port()}"], what="resque-agent", stop_timeout=15):
         wait_for("the agent to register", lambda: redis_client.hlen("resque:resque-exporter:agent:agents") == 1)
         args = ["--config.file", str(config), "--auth.tokens-file", str(tokens), "--agent.key-file", str(key)]
         with sidecar_process(args) as (base, _):
             yield base
-    finally:
-        agent.terminate()
-        agent.wait(timeout=15)
 
 
 @pytest.fixture

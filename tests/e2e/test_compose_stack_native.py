@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import socketserver
-import subprocess
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ import yaml
 
 from support.alerting_stack import binary, services
 from support.exporter_process import ExporterProcess
+from support.processes import running
 from support.redis_server import free_port
 
 pytestmark = pytest.mark.e2e
@@ -102,14 +102,9 @@ def fast_rules(rules_dir: Path) -> None:
 def test_compose_configs_take_demo_data_to_an_email(
     redis_client: redis.Redis, redis_url: str, run_exporter: type[ExporterProcess], tmp_path: Path
 ) -> None:
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "resque_exporter.demo", "--redis.url", redis_url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert simulator.stdout is not None and simulator.stdout.readline().startswith("demo: seeded")
+    with running([sys.executable, "-m", "resque_exporter.demo", "--redis.url", redis_url], what="the demo") as demo:
+        demo.wait_ready(lambda: "\n" in demo.output())  # its first line
+        assert demo.output().startswith("demo: seeded")
         config = yaml.safe_load((COMPOSE_DIR / "resque-exporter.yml").read_text())
         for settings in config["resques"].values():
             settings["redis_url"] = redis_url  # redis://redis:6379/0 in compose
@@ -117,9 +112,6 @@ def test_compose_configs_take_demo_data_to_an_email(
         exporter = run_exporter("--config.file", str(tmp_path / "exporter.yml"))
         exporter.wait_healthy()
         run_stack(tmp_path, exporter.port)
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=10)
 
 
 def run_stack(tmp_path: Path, exporter_port: int) -> None:
