@@ -19,6 +19,7 @@ from resque_exporter.agent.runtime import AgentRuntime
 from resque_exporter.resque.agent_protocol import AgentRequest, SeenJob, new_request_id, sign_request, verify_reply
 
 from support.agent_harness import HOSTNAME, KEY, WorkerPool, busy, enqueue, make_runtime
+from support.processes import running
 
 HOUR_AGO = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(time.time() - 3600))
 
@@ -179,17 +180,13 @@ def test_pid_reused_by_another_program_is_never_signalled(
     quiet_agent: tuple[AgentRuntime, CollectorRegistry], redis_client: redis.Redis
 ) -> None:
     runtime, registry = quiet_agent
-    stranger = subprocess.Popen(["sleep", "60"])
-    try:
+    with running(["sleep", "60"], what="a program that is not a worker") as stranger:
         worker_id = f"{HOSTNAME}:{stranger.pid}:slow"
         redis_client.sadd("resque:workers", worker_id)
         redis_client.set(f"resque:worker:{worker_id}:started", HOUR_AGO)
         reply = runtime.handle("main", signed(worker_id, "stop_now"))
         assert reply is not None and reply.reason == "not_a_worker", reply
         assert stranger.poll() is None
-    finally:
-        stranger.kill()
-        stranger.wait()
     assert refused(registry, "not_a_worker") == 1
 
 
