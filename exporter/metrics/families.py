@@ -11,14 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from ..resque.snapshot import (
-    MALFORMED_KINDS,
-    Snapshot,
-    dead_worker_jobs_per_queue,
-    live_workers_per_queue,
-    running_per_queue,
-    workers_per_queue,
-)
+from ..conditions.workers import dead_worker_jobs_per_queue, live_workers_per_queue
+from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
 from .builders import counter, gauge
 from .failures import failure_families
 from .health import health_families

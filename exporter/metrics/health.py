@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from prometheus_client.core import Metric
 
-from ..resque.snapshot import Snapshot, running_age_by_class, worker_health
+from ..conditions.workers import worker_health
+from ..resque.snapshot import Snapshot, running_age_by_class
 from .builders import counter, gauge
 from .reading import Reading
 

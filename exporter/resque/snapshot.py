@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from .agent_facts import WorkerFacts
 from .failure_scan import FailureBreakdown
 from .namespaces import EmptyNamespace
 from .plugins import RetryCount, SchedulerState
@@ -100,6 +101,8 @@ class Snapshot:
     delayed_queues: Mapping[str, DelayedQueue] = field(default_factory=dict)
     writer: WriterInfo | None = None  # who wrote the data (config or detected), see writers.py
     empty: EmptyNamespace | None = None  # set when the namespace holds no Resque data at all (namespaces.py)
+    # What the agents on the worker hosts last saw (fresh facts only): worker id -> its processes.
+    agent_facts: Mapping[str, WorkerFacts] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -192,31 +195,6 @@ def running_per_queue(snapshot: Snapshot) -> dict[str, QueueRunning]:
     return {queue: QueueRunning(count, oldest.get(queue)) for queue, count in counts.items()}
 
 
-@dataclass(frozen=True)
-class WorkerHealth:
-    """Heartbeat-based liveness, as Resque's own pruning judges it (layout doc §3.4)."""
-
-    dead: int  # registered, heartbeat (or node-resque ping) older than the prune interval
-    without_heartbeat: int  # registered, no liveness key (Resque < 1.26, php-resque, pyres, Jesque): never "dead"
-    orphan_heartbeats: int  # beating but not registered
-    oldest_heartbeat_age: float | None  # among registered workers
-
-
-def worker_health(snapshot: Snapshot) -> WorkerHealth:
-    registered = {worker.id for worker in snapshot.workers}
-    ages = [
-        snapshot.redis_time - beat
-        for worker_id, beat in snapshot.heartbeats.items()
-        if worker_id in registered and beat is not None
-    ]
-    return WorkerHealth(
-        dead=sum(1 for age in ages if age > snapshot.prune_interval_seconds),
-        without_heartbeat=len(registered - snapshot.heartbeats.keys()),
-        orphan_heartbeats=len(snapshot.heartbeats.keys() - registered),
-        oldest_heartbeat_age=max(ages, default=None),
-    )
-
-
 def running_age_by_class(snapshot: Snapshot, max_classes: int) -> dict[tuple[str, str], float]:
     """(queue, class) -> age of the oldest running job; classes beyond the most common become `other`."""
     jobs = [w.job for w in snapshot.workers if w.job is not None and w.job.run_at is not None]
@@ -229,30 +207,3 @@ def running_age_by_class(snapshot: Snapshot, max_classes: int) -> dict[tuple[str
         age = max(0.0, snapshot.redis_time - (job.run_at or 0.0))
         oldest[key] = max(age, oldest.get(key, 0.0))
     return oldest
-
-
-def is_dead(snapshot: Snapshot, worker_id: str) -> bool:
-    """Resque's own judgement: a heartbeat older than the prune interval. A worker that never beat (Resque
-    < 1.26, other clients) or whose beat is unreadable cannot be judged and counts as alive."""
-    beat = snapshot.heartbeats.get(worker_id)
-    return beat is not None and snapshot.redis_time - beat > snapshot.prune_interval_seconds
-
-
-def live_workers_per_queue(snapshot: Snapshot) -> dict[str, int]:
-    """Like workers_per_queue, but only workers whose heartbeat is fresh: dead workers attend nothing."""
-    counts: Counter[str] = Counter({queue: 0 for queue in snapshot.queues})
-    for worker, polled in polled_queues(snapshot):
-        if is_dead(snapshot, worker.id):
-            counts.update({queue: 0 for queue in polled})
-        else:
-            counts.update(polled)
-    return dict(counts)
-
-
-def dead_worker_jobs_per_queue(snapshot: Snapshot) -> dict[str, int]:
-    """Jobs recorded as running by workers whose heartbeat expired: nothing is running them any more."""
-    counts: Counter[str] = Counter()
-    for worker in snapshot.workers:
-        if worker.job is not None and is_dead(snapshot, worker.id):
-            counts[worker.job.queue] += 1
-    return dict(counts)

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
+from resque_exporter.conditions.workers import worker_health
 from resque_exporter.resque.datastore import DataStore
-from resque_exporter.resque.snapshot import Snapshot, worker_health
+from resque_exporter.resque.snapshot import Snapshot
 from resque_exporter.resque.writer import ResqueWriter
 
 from support.fixtures import load_dump, seed_dump

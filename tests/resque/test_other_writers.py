@@ -16,9 +16,10 @@ import pytest
 import redis
 from prometheus_client import CollectorRegistry
 
+from resque_exporter.conditions.workers import worker_health
 from resque_exporter.resque.connect import redis_client
 from resque_exporter.resque.datastore import DataStore
-from resque_exporter.resque.snapshot import Snapshot, running_per_queue, worker_health, workers_per_queue
+from resque_exporter.resque.snapshot import Snapshot, running_per_queue, workers_per_queue
 from resque_exporter.resque.timeformats import parse_time
 from resque_exporter.scrape.collector import ResqueCollector
 from resque_exporter.scrape.scraper import Scraper, Target

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from unittest import mock
 
+from resque_exporter.conditions.workers import live_workers_per_queue
 from resque_exporter.resque import snapshot as snapshot_module
-from resque_exporter.resque.snapshot import Snapshot, Worker, live_workers_per_queue, workers_per_queue
+from resque_exporter.resque.snapshot import Snapshot, Worker, workers_per_queue
 
 NOW = 10_000.0
 
