@@ -41,6 +41,23 @@ def job_is_stuck(queue: str | None, running_seconds: float | None, thresholds: T
     return running_seconds > limit
 
 
+def job_is_fat(queue: str | None, rss_bytes: int | None, thresholds: Thresholds) -> bool:
+    """A running job whose process (the forked child, else the worker) holds more memory than its queue's
+    ``worker_rss_bytes`` (the Resque's when the queue has none). Unmeasured (no agent) is never fat."""
+    if rss_bytes is None:
+        return False
+    limit = thresholds.for_queue(queue or "").worker_rss_bytes or 0.0
+    return rss_bytes > limit
+
+
+def job_rss_bytes(facts: WorkerFacts | None) -> int | None:
+    """The memory of the process running the job: the forked child when there is one, else the worker."""
+    if facts is None or facts.gone:
+        return None
+    process = facts.child or facts.worker
+    return process.rss_bytes if process is not None else None
+
+
 def is_dead(snapshot: Snapshot, worker_id: str) -> bool:
     """:func:`worker_is_dead` on a snapshot's heartbeats and agent facts."""
     beat = snapshot.heartbeats.get(worker_id)

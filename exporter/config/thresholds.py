@@ -24,6 +24,7 @@ class QueueThresholds(BaseModel):
     queue_jobs: NonNegative | None = None
     queue_wait_seconds: NonNegative | None = None
     running_job_age_seconds: NonNegative | None = None
+    worker_rss_bytes: NonNegative | None = None
 
 
 class ThresholdOverrides(QueueThresholds):
@@ -45,6 +46,7 @@ class Thresholds(BaseModel):
     queue_jobs: NonNegative = 1000  # jobs waiting in one queue
     queue_wait_seconds: NonNegative = 600  # wait of the queue's oldest job
     running_job_age_seconds: NonNegative = 3600  # one job running this long is stuck (resque-brain used 1 h)
+    worker_rss_bytes: NonNegative = 1024**3  # a job's process (the forked child) this large is fat
     failure_ratio: Ratio = 0.05  # failed / processed over the alert window
     failure_ratio_min_jobs: NonNegative = 20  # ...once at least this many jobs finished in it (1 of 3 is no rate)
     failed_list_jobs: NonNegative = 1000  # entries in all failure lists together
@@ -65,6 +67,7 @@ class Thresholds(BaseModel):
             queue_jobs=_first(own.queue_jobs, self.queue_jobs),
             queue_wait_seconds=_first(own.queue_wait_seconds, self.queue_wait_seconds),
             running_job_age_seconds=_first(own.running_job_age_seconds, self.running_job_age_seconds),
+            worker_rss_bytes=_first(own.worker_rss_bytes, self.worker_rss_bytes),
         )
 
 

@@ -22,6 +22,10 @@ _PER_QUEUE = {
         "resque_threshold_running_job_age_seconds",
         "Alert threshold: seconds one job of the queue may run (no queue label: for every queue).",
     ),
+    "worker_rss_bytes": (
+        "resque_threshold_worker_rss_bytes",
+        "Alert threshold: resident memory of a running job's process, in bytes (no queue label: every queue).",
+    ),
 }
 _PER_RESQUE = {
     "failure_ratio": ("resque_threshold_failure_ratio", "Alert threshold: failed / processed jobs over the window."),

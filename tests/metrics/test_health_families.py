@@ -76,6 +76,7 @@ def test_per_queue_thresholds_are_sparse() -> None:
         ("resque_threshold_queue_wait_seconds", ""),
         ("resque_threshold_queue_wait_seconds", "mailers"),
         ("resque_threshold_running_job_age_seconds", ""),
+        ("resque_threshold_worker_rss_bytes", ""),
     }
     assert value("resque_threshold_dead_workers", resque="main") == 1
     assert value("resque_threshold_failure_ratio", resque="main") == 0.05
