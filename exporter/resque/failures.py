@@ -240,11 +240,11 @@ class FailedMixin(RedisBound):
         An entry already retried is not retried again unless ``force``. ``gone`` means the entry was
         removed or changed (e.g. retried by someone else) since it was read: nothing was done.
         """
-        reason = _refusal(entry, action, force)
+        reason = refusal(entry, action, force)
         if reason is not None:
             return FailedActionResult("already_retried" if reason == SKIP_ALREADY_RETRIED else "not_retryable", entry)
         stamp = resque_time(self._remediation_time(), self._tz) if action == "retry" else ""
-        edit = _edit(entry, action, stamp)
+        edit = list_edit(entry, action, stamp)
         applied = self._remediation_apply(self.keys.failed_list(entry.list_name), [edit], remove=action != "retry")[0]
         if not applied:
             return FailedActionResult("gone", entry)
@@ -283,13 +283,13 @@ class FailedMixin(RedisBound):
                     entry = decode_failed(name, index, raw, self._tz)
                     if not flt.matches(entry, now):
                         continue
-                    reason = _refusal(entry, action, force)
+                    reason = refusal(entry, action, force)
                     if reason is not None:
                         result.skipped.append((entry.id, reason))
                         continue
                     if budget is not None and len(ids) >= budget:
                         break
-                    edits.append(_edit(entry, action, stamp))
+                    edits.append(list_edit(entry, action, stamp))
                     ids.append(entry.id)
                 if dry_run:
                     result.changed = ids
@@ -306,7 +306,8 @@ class FailedMixin(RedisBound):
                     return
 
 
-def _refusal(entry: FailedEntry, action: FailedAction, force: bool) -> SkipReason | None:
+def refusal(entry: FailedEntry, action: FailedAction, force: bool) -> SkipReason | None:
+    """Why ``action`` would leave this entry alone (None: it would act), for one entry and for bulk runs alike."""
     if action == "remove":
         return None
     if not entry.retryable:
@@ -316,7 +317,7 @@ def _refusal(entry: FailedEntry, action: FailedAction, force: bool) -> SkipReaso
     return None
 
 
-def _edit(entry: FailedEntry, action: FailedAction, stamp: str) -> ListEdit:
+def list_edit(entry: FailedEntry, action: FailedAction, stamp: str) -> ListEdit:
     """The script's instructions for one entry; ``stamp`` is the ``retried_at`` value when kept."""
     if action == "remove":
         return ListEdit(entry.raw, entry.index)

@@ -136,8 +136,23 @@ class Keys:
         """LIST the agent pushes to once the reply exists, so the sidecar waits with BLPOP, not polling."""
         return self.key(f"{AGENT_PREFIX}reply-ready:{request_id}")
 
+    # resque-exporter's own keys: confirmed sets (resque/confirmed_sets.py), the exact ids a dry run showed,
+    # for the run that acts on them. Under a prefix Resque never uses; every one expires.
+    def confirmed_set(self, token: str) -> str:
+        """HASH describing one confirmed set: kind, action, actor, filter, progress (done, skipped, ...)."""
+        return self.key(f"{CONFIRMED_PREFIX}{token}")
+
+    def confirmed_ids(self, token: str, bucket: str) -> str:
+        """HASH id -> copies still to act on, for the ids starting with ``bucket`` (hex; "" for one bucket)."""
+        return self.key(f"{CONFIRMED_PREFIX}{token}:ids:{bucket}")
+
+    def confirmed_lock(self, token: str) -> str:
+        """STRING held (SET NX PX) by the one request acting on a confirmed set, so two never act at once."""
+        return self.key(f"{CONFIRMED_PREFIX}{token}:lock")
+
 
 AGENT_PREFIX = "resque-exporter:agent:"
+CONFIRMED_PREFIX = "resque-exporter:confirmed:"
 FAILED_LIST = "failed"
 
 

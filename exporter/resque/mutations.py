@@ -2,7 +2,8 @@
 
 ``RemediationMixin`` is mixed into ``DataStore`` (``class DataStore(RemediationMixin)``), which
 provides ``_client``, ``keys`` and ``_tz``. It is split by subject: failure entries
-(:mod:`.failures`), queued jobs (:mod:`.queued`) and workers (:mod:`.worker_admin`); what they share
+(:mod:`.failures`), queued jobs (:mod:`.queued`), workers (:mod:`.worker_admin`) and bulk actions in two
+steps over confirmed sets (:mod:`.confirmed_runs`); what they share
 (ids, chunked scans, the Lua runner) is in :mod:`.lists`. Every mutation is one Lua script under
 ``lua/`` that re-checks, inside Redis, the state the caller decided on, and every method returns
 typed dataclasses, never raw Redis replies.
@@ -10,6 +11,8 @@ typed dataclasses, never raw Redis replies.
 
 from __future__ import annotations
 
+from .confirmed_runs import ConfirmedRunsMixin, DryRun, RunStep
+from .confirmed_sets import ConfirmedSet, ConfirmedSetBusy, Progress
 from .failures import (
     FAILED_ACTIONS,
     SKIP_ALREADY_RETRIED,
@@ -46,15 +49,20 @@ __all__ = [
     "SKIP_GONE",
     "SKIP_NOT_RETRYABLE",
     "BulkChunk",
+    "ConfirmedSet",
+    "ConfirmedSetBusy",
+    "DryRun",
     "FailedAction",
     "FailedActionResult",
     "FailedEntry",
     "FailedFilter",
     "FailedPage",
+    "Progress",
     "QueuedJob",
     "QueuedPage",
     "QueuedRemoval",
     "RemediationMixin",
+    "RunStep",
     "SkipReason",
     "UnknownFailureList",
     "UnregisterResult",
@@ -68,5 +76,5 @@ __all__ = [
 ]
 
 
-class RemediationMixin(FailedMixin, QueuedMixin, WorkerAdminMixin):
+class RemediationMixin(ConfirmedRunsMixin, FailedMixin, QueuedMixin, WorkerAdminMixin):
     """Reads and atomic mutations for the remediation sidecar; see the module docstring."""

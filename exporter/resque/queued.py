@@ -86,6 +86,19 @@ class QueuedMixin(RedisBound):
         more = len(found) > limit
         return QueuedPage(tuple(found[:limit]), offset, limit, length, offset + limit if more else None)
 
+    def find_queued(self, queue: str, job_id: str, *, index: int | None = None) -> QueuedJob | None:
+        """The job with this id: tried at ``index`` first (where a listing showed it), else searched in chunks."""
+        key = self.keys.queue(queue)
+        if index is not None:
+            raw = self._client.lindex(key, index)
+            if raw is not None and element_id(as_bytes(raw)) == job_id:
+                return decode_queued(index, as_bytes(raw))
+        for part in self._remediation_scan(key):
+            for position, raw in part:
+                if element_id(raw) == job_id:
+                    return decode_queued(position, raw)
+        return None
+
     def remove_queued(
         self,
         queue: str,
