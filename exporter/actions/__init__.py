@@ -1,4 +1,4 @@
-"""Remediation actions (retry, remove, unregister), their authorisation and their audit trail.
+"""Remediation actions (retry, remove, unregister, bulk in two steps), their authorisation and their audit trail.
 
 No HTTP here: :class:`RemediationService` calls the DataStore's atomic mutations, decides the outcome
 and audits it; the sidecar app only routes, authenticates and serializes.
@@ -6,13 +6,15 @@ and audits it; the sidecar app only routes, authenticates and serializes.
 
 from .audit import Audit
 from .auth import Principal, TokenFileError, TokenStore, bearer_token, load_tokens
+from .bulk import BulkActions, BulkOutcome
 from .errors import HTTP_STATUS, ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
-from .service import BulkOutcome, RemediationService, ResqueHandle, describe_error, handles_from_config
+from .service import RemediationService, ResqueHandle, describe_error, handles_from_config
 
 __all__ = [
     "HTTP_STATUS",
     "ActionError",
     "Audit",
+    "BulkActions",
     "BulkOutcome",
     "Forbidden",
     "Invalid",

@@ -23,8 +23,6 @@ from ..resque.mutations import (
     FailedFilter,
     FailedPage,
     QueuedPage,
-    QueuedRemoval,
-    SkipReason,
     UnknownFailureList,
     UnregisterResult,
     WorkerStatus,
@@ -55,14 +53,6 @@ class ResqueHandle:
 
     def close(self) -> None:
         self.store.close()
-
-
-@dataclass
-class BulkOutcome:
-    """A bulk action's result: ids changed (dry run: that would change) and entries left alone, with why."""
-
-    changed: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, SkipReason]] = field(default_factory=list)
 
 
 def handles_from_config(config: ExporterConfig) -> dict[str, ResqueHandle]:
@@ -158,7 +148,7 @@ class RemediationService:
 
     # -- reads ---------------------------------------------------------------------------------------
     def list_failed(self, resque: str, flt: FailedFilter, *, offset: int, limit: int) -> FailedPage:
-        _check_filter(flt)
+        check_filter(flt)
         with self.reading(resque) as store:
             return store.read_failed(flt, offset=offset, limit=limit)
 
@@ -223,70 +213,6 @@ class RemediationService:
             )
             return result
 
-    def bulk_failed(
-        self,
-        principal: Principal,
-        resque: str,
-        action: FailedAction,
-        flt: FailedFilter,
-        *,
-        dry_run: bool,
-        force: bool = False,
-        limit: int | None = None,
-    ) -> BulkOutcome:
-        """The same action on every entry a filter selects, in bounded chunks; a dry run changes nothing."""
-        audit_action = _BULK_ACTIONS[action]
-        details = {"filter": _filter_details(flt), "dry_run": dry_run, "force": force or None, "limit": limit}
-        with self.guarded(principal, resque, audit_action, (), **details) as handle:
-            _check_filter(flt)
-            outcome = BulkOutcome()
-            with self.reading(handle.name) as store:
-                for part in store.bulk_failed(action, flt, force=force, dry_run=dry_run, limit=limit):
-                    outcome.changed += part.changed
-                    outcome.skipped += part.skipped
-            self.audited(
-                principal,
-                resque,
-                audit_action,
-                "dry_run" if dry_run else "ok",
-                outcome.changed,
-                skipped=len(outcome.skipped),
-                **details,
-            )
-            return outcome
-
-    # -- queued jobs ---------------------------------------------------------------------------------
-    def remove_queued(
-        self,
-        principal: Principal,
-        resque: str,
-        queue: str,
-        *,
-        ids: Sequence[str] = (),
-        job_class: str | None = None,
-        dry_run: bool,
-    ) -> QueuedRemoval:
-        """Remove exact jobs by id (every copy) or every job of a class (ActiveJob unwrapped)."""
-        details = {"queue": queue, "class": job_class, "dry_run": dry_run}
-        with self.guarded(principal, resque, "remove_queued", list(ids), **details) as handle:
-            if bool(ids) == (job_class is not None):
-                raise Invalid("give either `ids` or `class`, not both and not neither")
-            bad = [i for i in ids if not is_element_id(i)]
-            if bad:
-                raise Invalid(f"not job ids (32 lowercase hex characters): {', '.join(repr(b) for b in bad[:5])}")
-            with self.reading(handle.name) as store:
-                removal = store.remove_queued(queue, ids=ids, job_class=job_class, dry_run=dry_run)
-            self.audited(
-                principal,
-                resque,
-                "remove_queued",
-                "dry_run" if dry_run else "ok",
-                removal.removed,
-                missing=removal.missing or None,
-                **details,
-            )
-            return removal
-
     # -- workers -------------------------------------------------------------------------------------
     def unregister(
         self, principal: Principal, resque: str, worker_id: str, *, force: bool = False, reason: str | None = None
@@ -328,20 +254,15 @@ class RemediationService:
             return result
 
 
-_BULK_ACTIONS: dict[FailedAction, Action] = {
-    "retry": "bulk_retry",
-    "retry_and_remove": "bulk_retry_and_remove",
-    "remove": "bulk_remove",
-}
-
-
-def _check_filter(flt: FailedFilter) -> None:
+def check_filter(flt: FailedFilter) -> None:
+    """Refuse a filter that can match nothing (older than > newer than) instead of scanning for nothing."""
     older, newer = flt.older_than_seconds, flt.newer_than_seconds
     if older is not None and newer is not None and older > newer:
         raise Invalid(f"older_than_seconds ({older:g}) > newer_than_seconds ({newer:g}): nothing can match")
 
 
-def _filter_details(flt: FailedFilter) -> dict[str, object]:
+def filter_details(flt: FailedFilter) -> dict[str, object]:
+    """A filter as an audit record shows it: only the fields set."""
     return {key: value for key, value in asdict(flt).items() if value is not None}
 
 

@@ -81,6 +81,10 @@ class ConfirmedRunsMixin(FailedMixin, QueuedMixin):
     def confirmed_sets(self) -> ConfirmedSets:
         return ConfirmedSets(self._client, self.keys)
 
+    def redis_time(self) -> float:
+        """Redis TIME: the clock the ages a confirm step shows are measured with."""
+        return self._remediation_time()
+
     # -- failure entries -----------------------------------------------------------------------------------
     def dry_run_failed(
         self,

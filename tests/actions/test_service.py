@@ -11,6 +11,7 @@ import redis
 
 from resque_exporter.actions import (
     Audit,
+    BulkActions,
     Forbidden,
     Invalid,
     NotFound,
@@ -105,7 +106,7 @@ def test_read_only_tokens_cannot_act(
     with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER), pytest.raises(Forbidden):
         service.act_failed(GRAFANA, "main", entry.id, "remove")
     with pytest.raises(Forbidden):
-        service.bulk_failed(GRAFANA, "main", "remove", FailedFilter(), dry_run=False)
+        BulkActions(service).failed(GRAFANA, "main", "remove", FailedFilter(), dry_run=True)
     with pytest.raises(Forbidden):
         service.unregister(GRAFANA, "main", "vm:8411:slow", force=True, reason="x")
     assert redis_client.lrange("resque:failed", 0, -1) == before
@@ -125,28 +126,34 @@ def test_a_down_redis_fails_only_its_own_resque(service: RemediationService) -> 
 
 def test_bulk_dry_run_then_action(service: RemediationService, caplog: pytest.LogCaptureFixture) -> None:
     flt = FailedFilter(job_class="FailJob")
+    bulk = BulkActions(service)
     with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
-        planned = service.bulk_failed(ALICE, "main", "retry_and_remove", flt, dry_run=True)
-        done = service.bulk_failed(ALICE, "main", "retry_and_remove", flt, dry_run=False)
+        planned = bulk.failed(ALICE, "main", "retry_and_remove", flt, dry_run=True)
+        done = bulk.failed(ALICE, "main", "retry_and_remove", None, dry_run=False, token=planned.token)
     assert planned.changed == done.changed and len(done.changed) == 3
-    assert [reason for _, reason in done.skipped] == ["already_retried"]
+    assert [reason for _, reason in planned.skipped] == ["already_retried"] and done.skipped == []
     dry, real = audit_lines(caplog)
-    assert dry["outcome"] == "dry_run" and real["outcome"] == "ok" and real["filter"] == {"job_class": "FailJob"}
+    assert dry["outcome"] == "dry_run" and dry["token"] == planned.token
+    assert real["outcome"] == "ok" and real["filter"]["job_class"] == "FailJob" and real["new"] == 0
+    with pytest.raises(Refused, match="dry run"):
+        bulk.failed(ALICE, "main", "remove", flt, dry_run=False)
     with pytest.raises(Invalid, match="nothing can match"):
-        service.bulk_failed(
-            ALICE, "main", "remove", FailedFilter(older_than_seconds=10, newer_than_seconds=5), dry_run=True
-        )
+        bulk.failed(ALICE, "main", "remove", FailedFilter(older_than_seconds=10, newer_than_seconds=5), dry_run=True)
     with pytest.raises(Invalid, match="no failure list"):
-        service.bulk_failed(ALICE, "main", "remove", FailedFilter(list_name="queue:x"), dry_run=True)
+        bulk.failed(ALICE, "main", "remove", FailedFilter(list_name="queue:x"), dry_run=True)
 
 
 def test_remove_queued_validates_its_selector(service: RemediationService) -> None:
+    bulk = BulkActions(service)
     with pytest.raises(Invalid):
-        service.remove_queued(ALICE, "main", "mailers", dry_run=True)
+        bulk.queued(ALICE, "main", "mailers", dry_run=True)
     with pytest.raises(Invalid):
-        service.remove_queued(ALICE, "main", "mailers", ids=["x"], dry_run=True)
-    removal = service.remove_queued(ALICE, "main", "mailers", job_class="MailJob", dry_run=False)
-    assert len(removal.removed) == 6
+        bulk.queued(ALICE, "main", "mailers", ids=["x"], dry_run=True)
+    with pytest.raises(Refused):
+        bulk.queued(ALICE, "main", "mailers", job_class="MailJob", dry_run=False)
+    dry = bulk.queued(ALICE, "main", "mailers", job_class="MailJob", dry_run=True)
+    removal = bulk.queued(ALICE, "main", "mailers", dry_run=False, token=dry.token)
+    assert len(removal.changed) == 6 and removal.changed == dry.changed
 
 
 def test_unregister_outcomes(service: RemediationService, redis_client: redis.Redis) -> None:

@@ -211,10 +211,13 @@ def test_bulk_dry_run_names_exactly_what_the_action_then_changes(sidecar: Sideca
     request = {"action": "retry_and_remove", "filter": {"queue": "default"}, "dry_run": True}
     planned = sidecar.post(f"{API}/main/failed/bulk", request).json()
     assert planned["dry_run"] and planned["changed"] == 3 and sidecar.main.llen("resque:failed") == 6
-    done = sidecar.post(f"{API}/main/failed/bulk", request | {"dry_run": False}).json()
-    assert done["ids"] == planned["ids"] and done["skipped"] == [
-        {"id": done["skipped"][0]["id"], "reason": "already_retried"}
-    ]
+    assert [r["reason"] for r in planned["skipped"]] == ["already_retried"] and planned["token"]
+    assert [e["class"] for e in planned["sample"]] == ["FailJob", "FailJob", "NoSuchJobClass"]
+    assert planned["progress"] is None
+    run = {"action": "retry_and_remove", "dry_run": False, "token": planned["token"]}
+    done = sidecar.post(f"{API}/main/failed/bulk", run).json()
+    assert done["ids"] == planned["ids"] and done["skipped"] == [] and done["new_since_dry_run"] == 0
+    assert done["progress"] == {"total": 3, "done": 3, "skipped": {}, "left": 0, "state": "finished"}
     assert sidecar.main.llen("resque:failed") == 3
 
 
@@ -235,7 +238,9 @@ def test_queue_names_with_colons_and_slashes_route(sidecar: Sidecar) -> None:
     writer.enqueue("imports:daily/eu", "ImportJob", [1])
     page = sidecar.get(f"{API}/main/queues/imports:daily/eu/jobs").json()
     assert page["queue"] == "imports:daily/eu" and page["length"] == 1
-    removed = sidecar.post(f"{API}/main/queues/imports:daily/eu/jobs/remove", {"class": "ImportJob", "dry_run": False})
+    dry = sidecar.post(f"{API}/main/queues/imports:daily/eu/jobs/remove", {"class": "ImportJob", "dry_run": True})
+    run = {"dry_run": False, "token": dry.json()["token"]}
+    removed = sidecar.post(f"{API}/main/queues/imports:daily/eu/jobs/remove", run)
     assert removed.json()["removed"] == [page["jobs"][0]["id"]]
 
 

@@ -6,10 +6,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...resque.mutations import Progress
+
 ID_PATTERN = "^[0-9a-f]{32}$"
 Id = Annotated[
     str, Field(pattern=ID_PATTERN, description="SHA-256 of the element's exact stored bytes, first 32 hex characters")
 ]
+
+
+TOKEN_PATTERN = "^[0-9a-f]{32}$"
+Token = Annotated[str, Field(pattern=TOKEN_PATTERN, description="a dry run's token: 32 hex characters")]
 
 
 class RequestBody(BaseModel):
@@ -32,3 +38,23 @@ class ErrorBody(ResponseBody):
 
 class ResquesBody(ResponseBody):
     resques: list[str]
+
+
+class ProgressBody(ResponseBody):
+    """Where the run of a dry run's set stands, over every request that ran it (a stopped run resumes)."""
+
+    total: int = Field(description="entries (or jobs) the dry run confirmed")
+    done: int
+    skipped: dict[str, int] = Field(description="by reason")
+    left: int = Field(description="not acted on yet (0 once the run has finished)")
+    state: str = Field(description="ready, running, stopped (resume with the same token) or finished")
+
+
+def progress_body(progress: Progress) -> ProgressBody:
+    return ProgressBody(
+        total=progress.total,
+        done=progress.done,
+        skipped=dict(progress.skipped),
+        left=progress.left,
+        state=progress.state,
+    )

@@ -9,7 +9,7 @@ from pydantic import Field
 from ...actions import BulkOutcome
 from ...resque import mutations
 from ...resque.mutations import FailedAction, FailedEntry, FailedFilter, FailedPage
-from .common import Id, RequestBody, ResponseBody
+from .common import Id, ProgressBody, RequestBody, ResponseBody, Token, progress_body
 
 
 class FailedEntryBody(ResponseBody):
@@ -87,25 +87,60 @@ class FailedFilterBody(RequestBody):
 
 
 class BulkRequest(RequestBody):
+    """A dry run (`filter`) confirms a set of entries and answers its `token`; the run takes that token and acts on
+    exactly those entries. A run without a token is refused (409): it would act on whatever matches by then."""
+
     action: Literal["retry", "retry_and_remove", "remove"]
-    filter: FailedFilterBody = Field(default_factory=FailedFilterBody)
-    dry_run: bool = Field(description="required: true reports what would change, false changes it")
-    force: bool = Field(default=False, description="also retry entries already retried")
-    limit: int | None = Field(default=None, ge=1, le=10_000_000, description="change at most this many")
+    filter: FailedFilterBody | None = Field(
+        default=None,
+        description="dry run: the entries to act on (missing or `{}`: every entry); run: taken from the token "
+        "(if given, it must be the dry run's)",
+    )
+    dry_run: bool = Field(description="required: true confirms a set (changes nothing), false acts on it")
+    token: Token | None = Field(default=None, description="run: the `token` of your dry run (required)")
+    force: bool = Field(default=False, description="dry run: also retry entries already retried")
+    limit: int | None = Field(default=None, ge=1, le=10_000_000, description="dry run: confirm at most this many")
 
 
 class SkippedBody(ResponseBody):
     id: Id
-    reason: Literal["already_retried", "not_retryable", "gone"]
+    reason: Literal["already_retried", "not_retryable", "gone", "interrupted"] = Field(
+        description="`gone`: removed or changed by someone else since the dry run; `interrupted`: an earlier run "
+        "of this token was acting on it when it stopped, and it is no longer there (most likely done then)"
+    )
+
+
+class SampleEntryBody(ResponseBody):
+    """One entry a dry run would change, as listed (no backtrace)."""
+
+    id: Id
+    list_name: str = Field(serialization_alias="list")
+    queue: str | None = None
+    job_class: str | None = Field(default=None, serialization_alias="class")
+    exception: str | None = None
+    error: str | None = None
+    failed_at: str | None = None
+    args: Any = None
 
 
 class BulkResult(ResponseBody):
     resque: str
     action: Literal["retry", "retry_and_remove", "remove"]
     dry_run: bool
-    changed: int = Field(description="entries changed (dry run: that would be)")
+    changed: int = Field(description="entries changed by this request (dry run: that the run will change)")
     ids: list[str] = Field(description="their ids")
     skipped: list[SkippedBody]
+    token: str | None = Field(description="dry run: what the run needs (kept an hour); run: the token run")
+    expires_at: float | None = Field(default=None, description="dry run: when the token expires (epoch, Redis TIME)")
+    sample: list[SampleEntryBody] = Field(default_factory=list, description="dry run: some of the entries")
+    new_since_dry_run: int | None = Field(
+        default=None, description="run: entries that match the filter now but were not in the dry run: not touched"
+    )
+    act_on_new: dict[str, Any] | None = Field(
+        default=None, description="run, when new_since_dry_run > 0: the dry run request that covers them"
+    )
+    progress: ProgressBody | None = Field(default=None, description="run: the token's progress over every request")
+    already_run: bool = Field(default=False, description="the token had been run to the end before: nothing done")
 
 
 def failed_entry_body(entry: FailedEntry, redis_time: float) -> FailedEntryBody:
@@ -159,13 +194,39 @@ def failed_action_result(
     )
 
 
-def bulk_result(resque: str, request: BulkRequest, outcome: BulkOutcome) -> BulkResult:
-    """What a bulk action changed (a dry run: would change) and what it left alone, with why."""
+def bulk_result(resque: str, request: BulkRequest, outcome: BulkOutcome[FailedEntry]) -> BulkResult:
+    """What a dry run confirmed (its token, a sample) or a run changed, left alone and did not touch."""
+    act_on_new = None
+    if outcome.new and outcome.confirmed is not None:
+        flt = {k: v for k, v in outcome.confirmed.filter.items() if k not in ("force", "limit") and v is not None}
+        wire = {"job_class": "class", "list_name": "list"}
+        act_on_new = {"action": request.action, "filter": {wire.get(k, k): v for k, v in flt.items()}, "dry_run": True}
     return BulkResult(
         resque=resque,
         action=request.action,
         dry_run=request.dry_run,
         changed=len(outcome.changed),
         ids=outcome.changed,
-        skipped=[SkippedBody(id=i, reason=reason) for i, reason in outcome.skipped],
+        skipped=[SkippedBody.model_validate({"id": i, "reason": reason}) for i, reason in outcome.skipped],
+        token=outcome.token,
+        expires_at=outcome.expires_at if request.dry_run else None,
+        sample=[sample_entry_body(e) for e in outcome.sample],
+        new_since_dry_run=outcome.new,
+        act_on_new=act_on_new,
+        progress=progress_body(outcome.progress) if outcome.progress is not None else None,
+        already_run=outcome.already_run,
+    )
+
+
+def sample_entry_body(entry: FailedEntry) -> SampleEntryBody:
+    args = entry.payload.get("args") if isinstance(entry.payload, dict) else None
+    return SampleEntryBody(
+        id=entry.id,
+        list_name=entry.list_name,
+        queue=entry.queue,
+        job_class=entry.job_class,
+        exception=entry.exception,
+        error=entry.error,
+        failed_at=entry.failed_at,
+        args=args,
     )

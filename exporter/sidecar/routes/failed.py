@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from ...actions import Principal, RemediationService
+from ...actions import BulkActions, Principal, RemediationService
 from ...resque.mutations import FailedAction, FailedFilter
 from ..deps import Caller, Limit, Offset, Service
 from ..errors import ACTION_ERRORS, ERRORS
@@ -110,8 +110,11 @@ def act_on_entry(
 
 @router.post("/bulk", response_model=BulkResult, responses=ACTION_ERRORS, operation_id="bulk_failed")
 def bulk(caller: Caller, service: Service, resque: str, body: BulkRequest) -> BulkResult:
-    """One action on every entry a filter selects, in bounded chunks; `dry_run` reports the ids only."""
-    outcome = service.bulk_failed(
-        caller, resque, body.action, body.filter.selection(), dry_run=body.dry_run, force=body.force, limit=body.limit
-    )
+    """Two steps: the dry run confirms the entries a filter selects and answers a `token`; the run, with that
+    token, acts on exactly those entries in bounded chunks. A run without a token is refused (409)."""
+    selection = body.filter.selection() if body.filter is not None else (FailedFilter() if body.dry_run else None)
+    outcome = BulkActions(service).failed(
+        caller, resque, body.action, selection,
+        dry_run=body.dry_run, token=body.token, force=body.force, limit=body.limit,
+    )  # fmt: skip
     return bulk_result(resque, body, outcome)

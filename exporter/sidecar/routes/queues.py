@@ -1,4 +1,4 @@
-"""A queue's jobs: a page of them, and the removal of exact jobs (by id) or of every job of a class."""
+"""A queue's jobs: a page of them, and the removal of exact jobs (by id) or, in two steps, of every job of a class."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ...actions import BulkActions
 from ..deps import Caller, Limit, Offset, Service
 from ..errors import ACTION_ERRORS, ERRORS
 from ..models.queues import (
@@ -37,8 +38,9 @@ def list_queued(
 def remove_queued(
     caller: Caller, service: Service, resque: str, queue: str, body: QueuedRemoveRequest
 ) -> QueuedRemoveResult:
-    """Remove exact jobs by id, or every job of a class; `dry_run` reports the ids only."""
-    removal = service.remove_queued(
-        caller, resque, queue, ids=body.ids or (), job_class=body.job_class, dry_run=body.dry_run
+    """Remove exact jobs by id; or every job of a class in two steps: the dry run answers a `token`, the run
+    with that token removes exactly the jobs the dry run showed (jobs queued since stay, and are counted)."""
+    outcome = BulkActions(service).queued(
+        caller, resque, queue, ids=body.ids or (), job_class=body.job_class, dry_run=body.dry_run, token=body.token
     )
-    return queued_remove_result(resque, queue, body.dry_run, removal)
+    return queued_remove_result(resque, queue, body.dry_run, outcome)
