@@ -133,9 +133,12 @@ def test_a_group_action_is_the_apis_audited_bulk_action(caplog: pytest.LogCaptur
     form = {"csrf": csrf, "resque": "main", "list": "failed", "class": "MailJob", "exception": "Net::ReadTimeout"}
     dry = client.post("/failures/bulk", data=form | {"action": "retry_and_remove"})
     assert "<strong>3</strong> entries will change." in dry.text
+    found = re.search(r'name="token" value="([0-9a-f]{32})"', dry.text)
+    assert found is not None
+    run = form | {"action": "retry_and_remove", "confirm": "yes", "token": found.group(1)}
     with caplog.at_level("INFO", logger="resque_exporter.audit"):
         caplog.clear()  # the dry run is audited too when an earlier in-process CLI left the audit logger at INFO
-        done = client.post("/failures/bulk", data=form | {"action": "retry_and_remove", "confirm": "yes"})
+        done = client.post("/failures/bulk", data=run)
     assert "3 entries changed" in done.text
     audit = [record_fields(r) for r in caplog.records if r.name == "resque_exporter.audit"]
     assert len(audit) == 1 and audit[0]["actor"] == "alice" and audit[0]["action"] == "bulk_retry_and_remove"

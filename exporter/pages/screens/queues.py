@@ -1,4 +1,5 @@
-"""The queues page (lengths, waits, workers per queue, one queue's head) and removing one queued job."""
+"""The queues page (lengths, waits, workers per queue, one queue's head) and removing one queued job, after a
+confirm step that names it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from ...actions import ActionError
+from ...actions import ActionError, BulkActions
+from ...actions.confirm import Confirmations
+from ..confirm import confirm_queued_remove, queued_shown
 from ..data import Down
 from ..deps import Opened, PostedForm, State, opened
 from ..outcomes import removal_lines
@@ -37,12 +40,20 @@ def queues(state: State, at: Annotated[Opened, Depends(opened("queues"))], queue
 
 @router.post("/queues/remove")
 def queued_remove(state: State, posted: PostedForm) -> Response:
-    """Remove one job by id (every copy of it): the API's audited removal."""
-    resque, queue, job_id = posted.text("resque"), posted.text("queue"), posted.text("id")
+    """Remove one job by id (every byte-identical copy): first a confirm step naming the job, then the API's
+    audited removal of exactly that job (by its bytes: a job a worker took meanwhile is not removed)."""
+    session, resque, queue, job_id = posted.session, posted.text("resque"), posted.text("queue"), posted.text("id")
     back = posted.back("/queues")
+    masked = state.data.page_settings(resque).masked_arg_keys if resque in state.data.names else ()
     try:
-        removal = state.service.remove_queued(posted.session.principal, resque, queue, ids=[job_id], dry_run=False)
+        job = Confirmations(state.service).queued_job(
+            session.principal, resque, queue, job_id, index=posted.integer("index")
+        )
+        if posted.text("confirm") != "yes":
+            step = confirm_queued_remove(resque, queue, job, masked, back)
+            return state.renderer.render("confirm_one.html", page=state.frame(session, "queues", resque), step=step)
+        removal = BulkActions(state.service).queued(session.principal, resque, queue, ids=[job_id], dry_run=False)
     except ActionError as exc:
-        return state.not_done(posted.session, exc, back)
-    lines = removal_lines(queue, removal)
-    return state.done(posted.session, "queues", resque, lines, back, ok=bool(removal.removed))
+        return state.not_done(session, exc, back)
+    lines = removal_lines(queued_shown(job, queue, masked), removal)
+    return state.done(session, "queues", resque, lines, back, ok=bool(removal.changed))

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from ...actions import ActionError, Invalid, Refused
+from ...actions.confirm import Confirmations, SeenWorker
 from ...resque.agent_protocol import AGENT_ACTIONS, SeenJob
 from ..agent import outcome_lines
+from ..confirm import AGENT_CONFIRMS, confirm_agent, confirm_unregister, running_shown
 from ..deps import Opened, Posted, PostedForm, State, opened
-from ..outcomes import unregister_lines
+from ..outcomes import unregister_lines, worker_job_lines
 from ..resources import workers_context
 from ..state import REFRESH_SECONDS
 
@@ -40,35 +42,65 @@ def workers(
 
 @router.post("/workers/unregister")
 def unregister(state: State, posted: PostedForm) -> Response:
-    """Unregister a dead worker: the API's audited, Resque-faithful prune."""
-    resque, worker_id = posted.text("resque"), posted.text("worker")
+    """Unregister a dead worker (the API's audited, Resque-faithful prune), after a confirm step that names it and
+    its in-flight job; the confirmation carries what it showed (process and job start), re-checked first."""
+    session, resque, worker_id = posted.session, posted.text("resque"), posted.text("worker")
     back = posted.back("/workers")
+    masked = state.data.page_settings(resque).masked_arg_keys if resque in state.data.names else ()
+    confirmations = Confirmations(state.service)
     try:
-        result = state.service.unregister(posted.session.principal, resque, worker_id)
+        if posted.text("confirm") != "yes":
+            read = confirmations.worker(session.principal, resque, worker_id, "unregister")
+            step = confirm_unregister(resque, read, masked, back)
+            return state.renderer.render("confirm_one.html", page=state.frame(session, "workers", resque), step=step)
+        read = confirmations.worker(session.principal, resque, worker_id, "unregister", seen_worker(posted))
+        result = state.service.unregister(session.principal, resque, worker_id)
     except ActionError as exc:
-        return state.not_done(posted.session, exc, back)
+        return state.not_done(session, exc, back)
     state.data.invalidate(resque)
-    return state.done(posted.session, "workers", resque, unregister_lines(worker_id, result), back)
+    job = result.worker.job if result.worker is not None else None
+    shown = running_shown(job, read.redis_time, masked) if job is not None else None
+    return state.done(session, "workers", resque, unregister_lines(worker_id, result, shown), back)
 
 
 @router.post("/workers/agent")
 def agent_action(state: State, posted: PostedForm) -> Response:
-    """Kill job / stop / pause / resume through the agent on the worker's host (the API's code path)."""
-    resque, worker_id = posted.text("resque"), posted.text("worker")
+    """Kill job / stop / pause / resume through the agent on the worker's host (the API's code path). Kill job and
+    stop now first show a confirm step naming the job and the process; confirmed, they act only if the worker is
+    still that process on that job."""
+    session, resque, worker_id = posted.session, posted.text("resque"), posted.text("worker")
     back = posted.back("/workers")
     action = posted.choice("action", AGENT_ACTIONS)
+    masked = state.data.page_settings(resque).masked_arg_keys if resque in state.data.names else ()
+    shown: list[str] = []
     try:
         if state.agent is None:
             raise Refused("this sidecar does not act through agents")
         if action is None:
             raise Invalid(f"unknown agent action {posted.text('action')!r}")
-        outcome = state.agent.signal(posted.session.principal, resque, worker_id, action, job=seen_job(posted))
+        if action in AGENT_CONFIRMS:
+            confirmations = Confirmations(state.service)
+            if posted.text("confirm") != "yes":
+                read = confirmations.worker(session.principal, resque, worker_id, action)
+                step = confirm_agent(resque, read, action, masked, back, posted.optional("run_at"))
+                page = state.frame(session, "workers", resque)
+                return state.renderer.render("confirm_one.html", page=page, step=step)
+            read = confirmations.worker(session.principal, resque, worker_id, action, seen_worker(posted))
+            job = read.status.job
+            named = running_shown(job, read.redis_time, masked) if job is not None else None
+            shown = worker_job_lines(worker_id, read.status.host, named)
+        outcome = state.agent.signal(session.principal, resque, worker_id, action, job=seen_job(posted))
     except ActionError as exc:
-        return state.not_done(posted.session, exc, back)
+        return state.not_done(session, exc, back)
     state.data.invalidate(resque)
     happened, lines = outcome_lines(worker_id, outcome)
     title = "Done" if happened else ("Pending" if outcome.reply is None else "Nothing happened")
-    return state.done(posted.session, "workers", resque, lines, back, title=title, ok=happened)
+    return state.done(session, "workers", resque, shown + lines, back, title=title, ok=happened)
+
+
+def seen_worker(posted: Posted) -> SeenWorker:
+    """What the confirm step showed of the worker: its process start and its job's start ("" = none)."""
+    return SeenWorker(posted.optional("started"), posted.optional("run_at"))
 
 
 def seen_job(posted: Posted) -> SeenJob | None:
