@@ -71,11 +71,15 @@ def test_a_click_kills_the_stuck_job_and_the_worker_goes_on(
         assert far_row.get_by_role("button", name="Kill job").count() == 0
         assert "No resque-agent can act on far-away-host" in far_row.inner_text()
 
-        clicked = time.time()
         row.get_by_role("button", name="Kill job").click()
+        step = page.locator("main").inner_text()  # the confirm step names the job and the process
+        assert "Kill this job?" in step and "Sleep" in step and worker.worker_id in step, step
+        assert worker.child_pid() == child  # nothing happened yet
+        clicked = time.time()
+        page.get_by_role("button", name="Kill this job").click()
         result = page.locator("main").inner_text()
 
-    assert "USR1 sent to worker" in result, result
+    assert "USR1 sent to worker" in result and "Job Sleep from queue slow" in result, result
     assert "Resque::DirtyExit" in result and "SIGKILL" in result
     assert child is not None and wait_for("the child gone", lambda: worker.child_pid() != child)
     assert worker.alive()

@@ -148,7 +148,11 @@ def test_remove_a_queued_job(operator: Any, sidecar: str, seeded: redis.Redis) -
     before = seeded.lrange("resque:queue:mailers", 0, -1)
     operator.goto(f"{sidecar}/queues?resque=main&queue=mailers")
     operator.locator("ol.entries li").first.get_by_role("button", name="Remove").click()
-    assert "Removed 1 job(s) from queue mailers." in operator.locator("main").inner_text()
+    step = operator.locator("main").inner_text()
+    assert "Remove this queued job?" in step and "MailJob" in step and "user0@example.com" in step
+    assert seeded.lrange("resque:queue:mailers", 0, -1) == before  # the confirm step changed nothing
+    operator.get_by_role("button", name="Remove this job").click()
+    assert 'Removed MailJob from queue mailers, arguments ["user0@example.com"' in operator.locator("main").inner_text()
     after = seeded.lrange("resque:queue:mailers", 0, -1)
     assert len(after) == len(before) - before.count(before[0]) and before[0] not in after
 
@@ -158,7 +162,10 @@ def test_unregister_a_dead_worker(operator: Any, sidecar: str, seeded: redis.Red
     operator.goto(f"{sidecar}/workers?resque=main")
     card = operator.locator(f"[data-worker-actions='{worker}']")
     card.get_by_role("button", name="Unregister").click()
-    assert f"Worker {worker} unregistered." in operator.locator("main").inner_text()
+    step = operator.locator("main").inner_text()
+    assert f"Unregister worker {worker}?" in step and "dead" in step and seeded.sismember("resque:workers", worker)
+    operator.get_by_role("button", name="Unregister this worker").click()
+    assert f"Worker {worker} on vm unregistered." in operator.locator("main").inner_text()
     assert not seeded.sismember("resque:workers", worker)
     assert seeded.sismember("resque:workers", "vm:8411:slow")
 
