@@ -192,14 +192,18 @@ class ConfirmedSets:
         }
         pipe.hset(meta, mapping=running)
         pipe.hdel(meta, "inflight")
-        pipe.expire(meta, int(self.ttl_seconds) + 60)
+        pipe.expire(meta, self._meta_seconds)
         pipe.execute()
         self._expire_buckets(confirmed)
         return self.get(confirmed.token) or confirmed
 
     def begin(self, confirmed: ConfirmedSet, ids: Sequence[str]) -> None:
         """Note the ids about to be acted on: a run that stops before :meth:`commit` leaves them as ``inflight``."""
-        self._client.hset(self.keys.confirmed_set(confirmed.token), "inflight", json.dumps(list(dict.fromkeys(ids))))
+        meta = self.keys.confirmed_set(confirmed.token)
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hset(meta, "inflight", json.dumps(list(dict.fromkeys(ids))))
+        pipe.expire(meta, self._meta_seconds)  # every write keeps a TTL: nothing of a set outlives it
+        pipe.execute()
 
     def commit(
         self,
@@ -239,6 +243,7 @@ class ConfirmedSets:
                 pipe.hincrby(meta, field, n)
             if start + WRITE_BATCH >= len(used):
                 pipe.hdel(meta, "inflight")
+            pipe.expire(meta, self._meta_seconds)
             pipe.pexpire(self.keys.confirmed_lock(confirmed.token), lock_ms)
             pipe.execute()
 
@@ -263,6 +268,11 @@ class ConfirmedSets:
         return skipped
 
     # -- internals -------------------------------------------------------------------------------------------
+    @property
+    def _meta_seconds(self) -> int:
+        """A set's description lives as long as its ids (which get a minute more than the hour when recorded)."""
+        return int(self.ttl_seconds) + 60
+
     def _buckets(self, confirmed: ConfirmedSet) -> Iterator[str]:
         for chars in product("0123456789abcdef", repeat=confirmed.chars):
             yield "".join(chars)

@@ -148,6 +148,8 @@ def test_an_interrupted_run_reports_its_progress_and_resumes_with_the_same_token
     assert stopped is not None and stopped.progress.state == "stopped"
     assert (stopped.progress.done, stopped.progress.left) == (5, 8)
     assert not redis_client.exists(Keys().confirmed_lock(dry.confirmed.token))  # free for the resume
+    every = list(redis_client.scan_iter(match="resque:resque-exporter:confirmed:*"))
+    assert every and all(0 < redis_client.ttl(key) <= TTL_SECONDS + 60 for key in every)  # nothing outlives the set
 
     monkeypatch.setattr(store, "_remediation_apply", original)
     changed, skipped, _ = run(store.run_failed(stopped, chunk=5))
