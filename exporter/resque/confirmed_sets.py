@@ -10,9 +10,10 @@ names: the callers (``confirmed_runs.py``) scan and act; this module only rememb
 
 Layout (keys.py): a HASH of facts and progress; the ids in HASHes bucketed by their first hex characters
 (none, 1, 2 or 3 of them, by the size the dry run expected), so no key grows past a few hundred fields:
-scanning, freeing or expiring one stays well under a millisecond. Every write of ids goes in batches of
-:data:`WRITE_BATCH`, each batch one MULTI with the progress counters it changes, so counters and ids
-always agree. One request at a time acts on a set (a lock with a TTL, refreshed as it goes).
+scanning, freeing or expiring one stays well under a millisecond. Ids are read and written in script
+calls of :data:`WRITE_BATCH` ids (``lua/confirmed_*.lua``), pipelined per chunk; a call that records
+progress changes the ids and the counters together, so they always agree, and every write keeps the
+set's TTL. One request at a time acts on a set (a lock with a TTL, refreshed as it goes).
 """
 
 from __future__ import annotations
