@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
+from ..conditions.workers import dead_by_agent
 from ..config import ExporterConfig
 from ..resque.connect import datastore_for
 from ..resque.datastore import DataStore
@@ -33,7 +34,8 @@ from ..resque.mutations import (
 )
 from .audit import Action, Audit, Outcome
 from .auth import Principal
-from .errors import ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
+from .errors import ActionError, Forbidden, Invalid, NotFound, OrphanRunning, Refused, Stale, Unavailable
+from .unregister import orphan_details, orphan_message, unregister_verdict
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +293,9 @@ class RemediationService:
     def unregister(
         self, principal: Principal, resque: str, worker_id: str, *, force: bool = False, reason: str | None = None
     ) -> UnregisterResult:
-        """Unregister a dead worker; a live one only with ``force`` and a reason (it stays running!)."""
+        """Unregister a dead worker (heartbeat expired, or its agent saw the process gone: no ``force`` needed);
+        a live one only with ``force`` and a reason (it stays running!). While the agent sees the dead worker's
+        job still running in its orphaned child, it is refused (:class:`OrphanRunning`) unless forced."""
         details = {"force": force or None, "reason": reason}
         with self.guarded(principal, resque, "unregister", [worker_id], **details) as handle:
             if force and not (reason and reason.strip()):
@@ -304,12 +308,16 @@ class RemediationService:
                     prune_interval_seconds=handle.prune_interval_seconds,
                     stuck_after_seconds=self.stuck_after_seconds,
                     force=force,
+                    verdict=lambda status: unregister_verdict(status, handle.prune_interval_seconds),
                 )
             if result.outcome == "not_found":
                 raise NotFound(f"no worker {worker_id!r} in Resque {resque!r}")
             if result.outcome == "alive":
                 assert result.worker is not None
                 raise Refused(_alive_message(result.worker), **_kill_hint(result.worker))
+            if result.outcome == "orphan_running":
+                assert result.worker is not None
+                raise OrphanRunning(orphan_message(result.worker), **orphan_details(result.worker))
             if result.outcome == "malformed":
                 raise Refused(f"worker:{worker_id} holds a value Resque never writes; pass force to unregister anyway")
             if result.outcome == "changed":
@@ -323,6 +331,7 @@ class RemediationService:
                 exception=result.exception,
                 failure_id=result.failure_id,
                 failure_list=result.failure_list,
+                gone=bool(result.worker and dead_by_agent(result.worker.facts)) or None,
                 **details,
             )
             return result
