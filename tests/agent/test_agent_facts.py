@@ -143,7 +143,7 @@ def test_an_orphaned_job_blocks_unregister_until_it_ends_then_its_failure_says_i
     pool: WorkerPool, redis_url: str, redis_client: redis.Redis, store: DataStore, sidecar: Sidecar
 ) -> None:
     worker = pool.start("mail")
-    enqueue(redis_client, "mail", "Sleep", 6)
+    enqueue(redis_client, "mail", "Sleep", 10)  # long enough to be seen orphaned, short enough to wait for
     busy(redis_client, worker)
     child = worker.child_pid()
     runtime = running(AgentSettings(scan_interval_seconds=0.2), redis_url)

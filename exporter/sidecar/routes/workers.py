@@ -27,10 +27,12 @@ def list_workers(caller: Caller, service: Service, resque: str) -> WorkersBody:
 def unregister(
     caller: Caller, service: Service, resque: str, worker_id: str, body: UnregisterRequest | None = None
 ) -> UnregisterResult:
-    """Unregister a worker whose heartbeat expired, recording its in-flight job as Resque's prune does.
+    """Unregister a dead worker (heartbeat expired, or its process seen gone by the agent on its host), recording
+    its in-flight job as Resque's prune does.
 
     A live worker (stuck or not) is refused with 409 and the host, pid and signal to send instead;
-    `force` with a `reason` unregisters it anyway (the process keeps running, invisible).
+    `force` with a `reason` unregisters it anyway (the process keeps running, invisible). A dead worker whose job
+    still runs in its orphaned child is refused with 409 `orphan_running` until the child exits.
     """
     body = body or UnregisterRequest()
     done = service.unregister(caller, resque, worker_id, force=body.force, reason=body.reason)
