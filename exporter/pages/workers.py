@@ -170,7 +170,6 @@ def workers_context(
     )
 
 
-
 def _urgency(row: WorkerRow) -> tuple[int, float, str]:
     """Stuck, then dead, then fat; the longest running (or longest dead) first."""
     age = row.worker.running_seconds or row.worker.heartbeat_age_seconds or 0.0
