@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from .agent_facts import WorkerFacts
 from .keys import FAILED_LIST, multi_queue_failed_list
 from .lists import (
     MALFORMED,
@@ -66,6 +67,7 @@ class WorkerStatus:
     running_seconds: float | None
     job_raw: bytes | None  # `worker:<id>` as stored (b"" idle); what an unregister re-checks
     job_malformed: bool
+    facts: WorkerFacts | None = None  # what the agent on its host last saw (fresh facts only)
 
 
 @dataclass(frozen=True)
