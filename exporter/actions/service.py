@@ -7,6 +7,7 @@ calls fail (:class:`Unavailable`). Every action, refused or done, leaves one aud
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,8 +15,10 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
+from ..conditions.verdict import judge_worker
 from ..conditions.workers import dead_by_agent
 from ..config import ExporterConfig
+from ..config.thresholds import Thresholds
 from ..resque.connect import datastore_for
 from ..resque.datastore import DataStore
 from ..resque.mutations import (
@@ -39,7 +42,6 @@ from .unregister import orphan_details, orphan_message, unregister_verdict
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STUCK_AFTER_SECONDS = 3600.0  # resque-brain alerted on jobs running longer than an hour
 MAX_REASON_LENGTH = 500
 # redis_client() pools at most 8 connections and fails beyond; HTTP runs requests in a larger thread
 # pool, so calls into one Resque wait for a slot instead of failing.
@@ -84,11 +86,18 @@ class RemediationService:
         resques: Mapping[str, ResqueHandle],
         audit: Audit,
         *,
-        stuck_after_seconds: float = DEFAULT_STUCK_AFTER_SECONDS,
+        thresholds: Mapping[str, Thresholds] | None = None,
     ) -> None:
         self._resques = dict(resques)
         self.audit = audit
-        self.stuck_after_seconds = stuck_after_seconds
+        # The config's thresholds, the alerts' own: pages and API judge stuck and fat workers by them
+        # (conditions.verdict). The DataStore's raw worker state therefore never says "stuck" by itself.
+        self._thresholds = dict(thresholds or {})
+        self.stuck_after_seconds = math.inf
+
+    def thresholds(self, resque: str) -> Thresholds:
+        """``resque``'s effective thresholds (the built-in ones when the config sets none)."""
+        return self._thresholds.get(resque) or Thresholds()
 
     @property
     def names(self) -> list[str]:
@@ -314,7 +323,8 @@ class RemediationService:
                 raise NotFound(f"no worker {worker_id!r} in Resque {resque!r}")
             if result.outcome == "alive":
                 assert result.worker is not None
-                raise Refused(_alive_message(result.worker), **_kill_hint(result.worker))
+                shown = judge_worker(result.worker, self.thresholds(resque), handle.prune_interval_seconds).state
+                raise Refused(_alive_message(result.worker), **_kill_hint(result.worker, shown))
             if result.outcome == "orphan_running":
                 assert result.worker is not None
                 raise OrphanRunning(orphan_message(result.worker), **orphan_details(result.worker))
@@ -367,10 +377,11 @@ def _alive_message(worker: WorkerStatus) -> str:
     )
 
 
-def _kill_hint(worker: WorkerStatus) -> dict[str, object]:
+def _kill_hint(worker: WorkerStatus, state: str) -> dict[str, object]:
+    """How to stop a live worker's job by hand; ``state`` is the one the pages show (conditions.verdict)."""
     working = worker.state in ("working", "stuck")
     return {
-        "state": worker.state,
+        "state": state,
         "host": worker.host,
         "pid": worker.pid,
         "signal": "USR1" if working else "QUIT",

@@ -94,7 +94,7 @@ class DataStore(RemediationMixin):
         self._writer = WriterDetector(writer)
         self._namespaces = NamespaceFinder(namespace)  # where the Resques are, when this namespace holds none
         self._encoded = EncodedKeys(self.keys)
-        self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
+        self._optional = {"INFO", "EVAL", "PTTL"}  # commands this Redis has not refused (yet)
         self._full = False  # the last read found Redis at maxmemory (it refused MULTI)
         # Overlapping scrapes of one Resque (two Prometheus servers, a read that overran its timeout)
         # would interleave the incremental trackers' state; reads of one Resque take turns instead.
@@ -107,7 +107,7 @@ class DataStore(RemediationMixin):
     def read_snapshot(self) -> Snapshot:
         """One consistent read; raises redis.RedisError only when Redis itself cannot be read.
 
-        INFO and EVAL are optional: a Redis that refuses them (renamed, ACL-denied, a Redis stand-in)
+        INFO, EVAL and PTTL are optional: a Redis that refuses them (renamed, ACL-denied, a Redis stand-in)
         aborts the whole MULTI, so the refused command is switched off for good and the read retried
         once. Their metrics are then absent instead of the whole Resque being down.
 
@@ -163,7 +163,7 @@ class DataStore(RemediationMixin):
             first.info()
         else:
             first.echo("")  # keeps the reply positions fixed
-        lock_count = add_scheduler_lock_reads(first, k)
+        lock_count = add_scheduler_lock_reads(first, k, with_ttl="PTTL" in self._optional)
         (
             time_reply,
             queues_reply,

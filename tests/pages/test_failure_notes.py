@@ -9,7 +9,6 @@ import fakeredis
 from fastapi.testclient import TestClient
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
-from resque_exporter.config.thresholds import Thresholds
 from resque_exporter.resque.agent_channel import AgentChannel
 from resque_exporter.resque.agent_facts import HostFacts, PolicyKill, encode_host_facts
 from resque_exporter.resque.datastore import DataStore
@@ -52,7 +51,7 @@ def page(exception: str) -> str:
     AgentChannel.for_store(store).publish_facts("vm", encode_host_facts(HostFacts("vm", now, 1, (), (kill, old))))
     handles = {"main": ResqueHandle("main", store)}
     service = RemediationService(handles, Audit(handles))
-    app = build_sidecar(service, TokenStore([("alice", "operator", OPERATOR)]), thresholds={"main": Thresholds()}).app
+    app = build_sidecar(service, TokenStore([("alice", "operator", OPERATOR)])).app
     http = TestClient(app)
     login(http)
     response = http.get("/failures", params={"resque": "main", "class": "MailJob", "exception": exception})

@@ -1,9 +1,10 @@
-"""The workers: every one with its state, and unregistering one whose heartbeat expired."""
+"""The workers: every one with its state, and unregistering a dead one."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ...conditions.verdict import judge_worker
 from ..deps import Caller, Service
 from ..errors import ACTION_ERRORS, ERRORS
 from ..models.workers import UnregisterRequest, UnregisterResult, WorkersBody, unregister_result, workers_body
@@ -13,9 +14,13 @@ router = APIRouter(prefix="/{resque}/workers")
 
 @router.get("", response_model=WorkersBody, responses=ERRORS, operation_id="list_workers")
 def list_workers(caller: Caller, service: Service, resque: str) -> WorkersBody:
+    """Every worker judged as the pages judge it: dead (heartbeat expired, or the agent on its host saw the
+    process exit), stuck and fat by its job's queue thresholds (the config's `thresholds:`, the alerts' own)."""
     view = service.list_workers(resque)
     prune_interval = service.handle(resque).prune_interval_seconds
-    return workers_body(resque, view, prune_interval, service.stuck_after_seconds)
+    thresholds = service.thresholds(resque)
+    verdicts = [judge_worker(worker, thresholds, prune_interval) for worker in view.workers]
+    return workers_body(resque, view, verdicts, prune_interval)
 
 
 @router.post(
