@@ -14,7 +14,6 @@ import redis
 from fastapi.testclient import TestClient
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
-from resque_exporter.config.thresholds import Thresholds
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
 from resque_exporter.sidecar.build import build_sidecar
@@ -36,7 +35,7 @@ class Pages:
         handles = {"main": ResqueHandle("main", DataStore(self.redis))}
         service = RemediationService(handles, Audit(handles))
         tokens = TokenStore([("alice", "operator", OPERATOR), ("viewer", "read-only", VIEWER)])
-        built = build_sidecar(service, tokens, thresholds={"main": Thresholds()}, agent_available=True)
+        built = build_sidecar(service, tokens, agent_available=True)
         self.http = TestClient(built.app)
         form = self.http.get("/login").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', form)
