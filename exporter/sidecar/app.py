@@ -9,7 +9,7 @@ can neither send the token nor post a form (CSRF). ``/metrics``, ``/-/healthy`` 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -17,15 +17,22 @@ from fastapi import FastAPI, Request, Response
 from .. import __version__
 from ..actions import RemediationService, TokenStore
 from ..actions.agent_actions import AgentActions
+from ..config.thresholds import Thresholds
 from .errors import EXCEPTION_HANDLERS, error_response
 from .presence import AgentPresenceCollector
-from .routes import agents, failed, meta, queues, resques, workers
+from .routes import agents, attention, failed, meta, queues, resques, workers
 
 API = "/api/v1/resques"
 
 
-def create_sidecar_app(service: RemediationService, tokens: TokenStore, agent: AgentActions | None = None) -> FastAPI:
+def create_sidecar_app(
+    service: RemediationService,
+    tokens: TokenStore,
+    agent: AgentActions | None = None,
+    thresholds: Mapping[str, Thresholds] | None = None,
+) -> FastAPI:
     """The sidecar app for ``service``'s Resques, accepting ``tokens``; with ``agent``, also the live-worker API.
+    ``thresholds`` (the built-in ones by default) judge the stuck jobs its agent-presence series count.
 
     Without agent actions (no signing key) the agent routes are absent rather than refusing: a client reads
     from the document what this sidecar can do.
@@ -41,11 +48,12 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore, agent: A
     app.state.service, app.state.tokens, app.state.agent = service, tokens, agent
     app.middleware("http")(json_posts_only)
     app.include_router(meta.router)
-    for resource in (resques, failed, queues, workers):
+    for resource in (resques, failed, queues, workers, attention):
         app.include_router(resource.router, prefix=API)
     if agent is not None:
         app.include_router(agents.router, prefix=API)
-        service.audit.registry.register(AgentPresenceCollector(agent))
+        limits = dict(thresholds or {})
+        service.audit.registry.register(AgentPresenceCollector(agent, lambda name: limits.get(name) or Thresholds()))
     resque_names_in_schema(app, service.names)
     return app
 

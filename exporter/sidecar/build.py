@@ -53,12 +53,13 @@ def build_sidecar(
     signals workers through their hosts' resque-agents. `thresholds` default to the built-in ones.
     """
     agent = agent if agent is not None else AgentActions(service, agent_key)
-    app = create_sidecar_app(service, tokens, agent)
+    thresholds = thresholds if thresholds is not None else {name: Thresholds() for name in service.names}
+    app = create_sidecar_app(service, tokens, agent, thresholds)
     pages = mount_pages(
         app,
         service,
         tokens,
-        thresholds if thresholds is not None else {name: Thresholds() for name in service.names},
+        thresholds,
         page_settings,
         external_url=external_url,
         session_key=session_key,
