@@ -51,7 +51,7 @@ def check_paused(reading: ResqueReading) -> list[Finding]:
 
 def check_agent_missing(reading: ResqueReading) -> list[Finding]:
     """Hosts with live workers, a stuck job among them, and no agent that can act there."""
-    if reading.agents is None:
+    if reading.agents is None or isinstance(reading.snapshot, Down):
         return []
     found = []
     for presence in reading.agents:
