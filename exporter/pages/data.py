@@ -74,6 +74,7 @@ class PagesData:
         self._thresholds = dict(thresholds)
         self.settings: dict[str, PageSettings] = dict(settings or {})
         self._history: dict[str, deque[tuple[float, int, int]]] = {}
+        self.min_ratio_span_seconds = MIN_RATIO_SPAN_SECONDS  # the ratio needs this much history
         self._lock = threading.Lock()
 
     @property
@@ -138,7 +139,7 @@ class PagesData:
         if len(history) < 2:
             return None
         (t0, p0, f0), (t1, p1, f1) = history[0], history[-1]
-        if t1 - t0 < MIN_RATIO_SPAN_SECONDS or p1 < p0 or f1 < f0:
+        if t1 - t0 < self.min_ratio_span_seconds or p1 < p0 or f1 < f0:
             return None
         processed, failed = p1 - p0, f1 - f0
         return FailureRatio(failed / processed if processed else 0.0, t1 - t0, failed, processed)

@@ -37,7 +37,8 @@ def sidecar(runbook_url: str | None = None) -> TestClient:
 def logged_in(client: TestClient) -> TestClient:
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
     assert csrf is not None
-    assert client.post("/login", data={"csrf": csrf.group(1), "token": TOKEN}, follow_redirects=False).status_code == 303
+    response = client.post("/login", data={"csrf": csrf.group(1), "token": TOKEN}, follow_redirects=False)
+    assert response.status_code == 303
     return client
 
 

@@ -81,10 +81,7 @@ def test_fat_judges_the_child_against_the_class_then_queue_then_resque_threshold
     assert not job_is_fat("mail", None, limits), "unmeasured is never fat"
     report = running("h1:1:reports", "reports", "ReportJob", 10)
     imports = running("h1:2:reports", "reports", "ImportJob", 10)
-    measured = snap(
-        (report, imports),
-        agent_facts={report.id: facts(report.id, child_rss=600 * MIB), imports.id: facts(imports.id, child_rss=600 * MIB)},
-    )
+    measured = snap((report, imports), agent_facts={w.id: facts(w.id, child_rss=600 * MIB) for w in (report, imports)})
     (finding,) = jobs.check_memory(ResqueReading("main", limits, measured))
     assert finding.condition == "ResqueWorkerMemoryHigh" and finding.count == 1
     assert finding.detail == "ReportJob on h1 holds 600.0 MiB, above 500.0 MiB"

@@ -186,7 +186,7 @@ def test_alerts_flow_from_exporter_to_receivers(
             "so none of them will run."
         )
         assert not_draining[0]["annotations"]["runbook_url"] == RUNBOOK + "resquequeuenotdraining"
-        assert not_draining[0]["annotations"]["action_url"] == "http://localhost:9448/workers?resque=main"
+        assert not_draining[0]["annotations"]["action_url"] == "http://localhost:9448/workers?resque=main&queue=mail"
 
         # -------------------------------------------------------------- warning: threshold join -> chat (Slack)
         (slack,) = slack_messages("ResqueQueueBacklogHigh")[:1]
