@@ -18,6 +18,7 @@ from .. import __version__
 from ..actions import RemediationService, TokenStore
 from ..actions.agent_actions import AgentActions
 from ..config.thresholds import Thresholds
+from ..pages.data import PagesData
 from .errors import EXCEPTION_HANDLERS, error_response
 from .presence import AgentPresenceCollector
 from .routes import agents, attention, failed, meta, queues, resques, workers
@@ -46,6 +47,8 @@ def create_sidecar_app(
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.service, app.state.tokens, app.state.agent = service, tokens, agent
+    # The attention route's reads when no pages are mounted (mount_pages' own data layer wins when they are).
+    app.state.readings = PagesData(service, thresholds or {})
     app.middleware("http")(json_posts_only)
     app.include_router(meta.router)
     for resource in (resques, failed, queues, workers, attention):
