@@ -7,7 +7,9 @@ and signal semantics), and the real `resque-agent` command (default 5 s scan). T
   and half of them running a job (so half have a child to look at);
 * request -> signal: for N kill-job requests through the sidecar's AgentActions (the same code the API
   and pages use), the agent's `signalled_at` minus the request's issue time (same host clock), and the
-  full round trip until the reply (which includes watching the child exit and finding the failure).
+  full round trip until the reply (which includes watching the child exit and finding the failure);
+* the facts it publishes: one scan in process (processes, Redis, the facts) and its publish alone (one
+  HSET + EXPIRE in a MULTI), the size of one host's facts, and the exporter's snapshot read with them.
 
     python bench/agent_bench.py [--workers 50] [--window 30] [--kills 20]
 """
@@ -27,9 +29,16 @@ from pathlib import Path
 import psutil
 import redis
 from bench_support import redis_server
+from prometheus_client import CollectorRegistry
 
 from resque_exporter.actions import Audit, Principal, RemediationService, ResqueHandle
 from resque_exporter.actions.agent_actions import AgentActions
+from resque_exporter.agent.counters import AgentCounters
+from resque_exporter.agent.executor import ResqueTarget
+from resque_exporter.agent.runtime import AgentRuntime
+from resque_exporter.config.agent_settings import AgentSettings
+from resque_exporter.resque.agent_channel import AgentChannel
+from resque_exporter.resque.agent_facts import encode_host_facts
 from resque_exporter.resque.agent_protocol import SeenJob
 from resque_exporter.resque.datastore import DataStore
 
@@ -50,6 +59,41 @@ def wait_for(condition, timeout: float = 60.0):  # type: ignore[no-untyped-def]
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def facts_cost(url: str, workers: int) -> None:
+    """One in-process scan (as the agent's loop runs it) and the publish of its facts, each timed 20 times."""
+    import socket
+
+    store = DataStore(redis.Redis.from_url(url, socket_timeout=5), "resque")
+    channel = AgentChannel.for_store(store)
+    target = ResqueTarget("main", store, channel, store._tz, 300.0)
+    settings = AgentSettings()
+    counters = AgentCounters(["main"], [], CollectorRegistry())
+    runtime = AgentRuntime(socket.gethostname(), {"main": target}, KEY, settings, counters)
+    scans, publishes = [], []
+    for _ in range(20):
+        started = time.perf_counter()
+        runtime.scan_once()
+        scans.append(time.perf_counter() - started)
+    facts = runtime._facts["main"].last
+    assert facts is not None and len(facts.workers) == workers, facts
+    raw = encode_host_facts(facts)
+    for _ in range(20):
+        started = time.perf_counter()
+        channel.publish_facts("bench-host", raw)
+        publishes.append(time.perf_counter() - started)
+    reads = []
+    for _ in range(20):
+        started = time.perf_counter()
+        store.read_snapshot()
+        reads.append(time.perf_counter() - started)
+    print(f"facts of {workers} workers ({len(raw)} bytes, {len(raw) / workers:.0f} per worker):")
+    print(f"  one scan in process: median {statistics.median(scans) * 1000:.1f} ms", end="")
+    print(f"; its publish (HSET + EXPIRE, one round trip): median {statistics.median(publishes) * 1000:.2f} ms")
+    print(f"  the exporter's snapshot read with two hosts' facts: median {statistics.median(reads) * 1000:.1f} ms")
+    channel.withdraw_facts("bench-host")
+    store.close()
 
 
 def main() -> None:
@@ -94,6 +138,7 @@ def main() -> None:
             mib = 2**20
             print(f"  CPU {cpu * 100:.2f}% of one core; RSS {max(rss) / mib:.1f} MiB max, {rss[-1] / mib:.1f} MiB last")
 
+            facts_cost(url, args.workers)
             store = DataStore(redis.Redis.from_url(url, socket_timeout=5), "resque")
             service = RemediationService({"main": ResqueHandle("main", store)}, Audit(["main"]))
             actions = AgentActions(service, KEY, reply_timeout_seconds=30)

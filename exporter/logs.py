@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
-from collections.abc import Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TextIO
 
 LOG_FORMATS = ("logfmt", "json")
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error")
@@ -125,3 +127,53 @@ def record_key(key: str) -> str:
     if key == "message":
         return "detail"
     return f"{key}_" if key in _RECORD_ATTRIBUTES else key
+
+
+REMIND_SECONDS = 600.0
+"""While something stays down, a program says so again this often (a log line per try would drown the rest)."""
+OutageVerdict = Literal["new", "remind", "quiet"]
+
+
+@dataclass
+class _Outage:
+    reason: str
+    since: float
+    logged_at: float
+
+
+class OutageLog:
+    """When to log a failure that repeats, such as a Redis that is down: at once when it starts or its reason
+    changes (``new``), then every ``remind_seconds`` while it lasts (``remind``), else not (``quiet``: debug at
+    most). The exporter's reads and the agent's loops share it, so a Redis down for an hour costs a few lines,
+    not one per scrape or per second. Thread-safe; keys are the caller's (a Resque's name)."""
+
+    def __init__(self, remind_seconds: float = REMIND_SECONDS, clock: Callable[[], float] = time.time) -> None:
+        self._remind = remind_seconds
+        self._clock = clock
+        self._outages: dict[str, _Outage] = {}
+        self._lock = threading.Lock()
+
+    def down(self, key: str, reason: str) -> tuple[OutageVerdict, float]:
+        """One more failure of ``key``: whether to log it, and since when (unix time) it has been down for this
+        reason."""
+        now = self._clock()
+        with self._lock:
+            outage = self._outages.get(key)
+            if outage is None or outage.reason != reason:
+                self._outages[key] = _Outage(reason, now, now)
+                return "new", now
+            if now - outage.logged_at >= self._remind:
+                outage.logged_at = now
+                return "remind", outage.since
+            return "quiet", outage.since
+
+    def up(self, key: str) -> float | None:
+        """``key`` works again: how long it was down (None: it was not), so the recovery is logged once."""
+        with self._lock:
+            outage = self._outages.pop(key, None)
+        return None if outage is None else self._clock() - outage.since
+
+    def forget_except(self, keys: set[str]) -> None:
+        with self._lock:
+            for key in set(self._outages) - keys:
+                del self._outages[key]

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from . import __version__
 from .actions import TokenFileError, load_tokens
-from .actions.service import DEFAULT_STUCK_AFTER_SECONDS
 from .cli_common import (
     Boot,
     FlagParser,
@@ -55,8 +54,8 @@ def build_parser() -> FlagParser:
         "--worker.stuck-after",
         dest="stuck_after",
         convert=positive_seconds,
-        default=DEFAULT_STUCK_AFTER_SECONDS,
-        help="Seconds one job may run before its worker is shown as stuck",
+        help="Deprecated and ignored: a job is stuck when it runs longer than its queue's "
+        "`thresholds.running_job_age_seconds` in the config file, the alerts' threshold",
     )
     parser.flag(
         "--agent.key-file",
@@ -95,6 +94,7 @@ def _start(boot: Boot) -> int:
     key = problems.take(lambda: load_key(args.agent_key_file), KeyFileError) if args.agent_key_file else None
     problems.check()
     assert config is not None
+    warn_stuck_after(args.stuck_after)
     if args.config_check:
         print(f"{args.config_file}: OK ({len(config.resques)} Resques: {', '.join(config.resques)})")
         if tokens is not None:
@@ -104,9 +104,7 @@ def _start(boot: Boot) -> int:
         return 0
     assert tokens is not None
     with boot.listen() as sock:
-        sidecar = build_sidecar_from_config(
-            config, tokens, agent_key=key, external_url=args.external_url, stuck_after_seconds=args.stuck_after
-        )
+        sidecar = build_sidecar_from_config(config, tokens, agent_key=key, external_url=args.external_url)
         log.info(
             "resque-sidecar %s serving %d Resques (%d tokens) on http://%s:%d%s/api/v1/resques",
             __version__,
@@ -123,18 +121,32 @@ def _start(boot: Boot) -> int:
     return 0
 
 
+STUCK_AFTER_IGNORED = (
+    "--worker.stuck-after (or RESQUE_SIDECAR_WORKER_STUCK_AFTER) is deprecated and ignored: the pages and the "
+    "API judge a job stuck by its queue's thresholds.running_job_age_seconds in the config file, the threshold "
+    "the alerts use (default 3600). Set it there (top level, per Resque or per queue) and remove this flag."
+)
+
+
+def warn_stuck_after(value: float | None) -> None:
+    """The flag once set one threshold for the pages while the alerts used another; say where it went."""
+    if value is not None:
+        log.warning(STUCK_AFTER_IGNORED)
+
+
 def _serve_demo(boot: Boot) -> int:
     from .demo import DemoEnvironment  # imported here: production runs never need the simulator
     from .demo.sidecar import demo_service, demo_tokens, warm_up
 
     args = boot.args
+    warn_stuck_after(args.stuck_after)
     with boot.listen() as sock:  # bound before the tokens are printed: a second demo stops with one line
         demo = DemoEnvironment()
         demo.start()
         warm_up(demo)
         try:
             tokens, operator, viewer = demo_tokens()
-            sidecar = build_sidecar(demo_service(demo, args.stuck_after), tokens, external_url=args.external_url)
+            sidecar = build_sidecar(demo_service(demo), tokens, external_url=args.external_url)
             root = f"http://{shown_host(boot.host)}:{bound_port(sock)}{base_path(args.external_url)}"
             print(
                 f"resque-sidecar demo (in-process fake Redis): open {root}/login\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from resque_exporter.logs import configure_logging
+from resque_exporter.logs import OutageLog, configure_logging
 from resque_exporter.scrape.states import REMIND_SECONDS, ResqueStates
 
 from support.exporter_process import ExporterProcess
@@ -75,6 +75,21 @@ def test_a_down_redis_is_logged_on_change_and_then_rarely(caplog: pytest.LogCapt
         ("Resque is readable again", None),
     ]
     assert states.snapshot()["main"].up
+
+
+def test_an_outage_is_news_when_it_starts_or_changes_then_a_reminder_then_quiet() -> None:
+    now = [1000.0]
+    outages = OutageLog(remind_seconds=600, clock=lambda: now[0])
+    seen = []
+    for step in (0, 1, 1, 600, 1):
+        now[0] += step
+        seen.append(outages.down("main", "redis"))
+    assert [verdict for verdict, _ in seen] == ["new", "quiet", "quiet", "remind", "quiet"]
+    assert {since for _, since in seen} == {1000.0}
+    assert outages.down("main", "auth") == ("new", now[0])  # another reason is news
+    assert outages.down("other", "redis")[0] == "new"  # each key on its own
+    now[0] += 5
+    assert outages.up("main") == 5.0 and outages.up("main") is None  # the recovery is told once
 
 
 @pytest.mark.parametrize("fmt", ["logfmt", "json"])

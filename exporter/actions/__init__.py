@@ -6,7 +6,7 @@ and audits it; the sidecar app only routes, authenticates and serializes.
 
 from .audit import Audit
 from .auth import Principal, TokenFileError, TokenStore, bearer_token, load_tokens
-from .errors import HTTP_STATUS, ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
+from .errors import HTTP_STATUS, ActionError, Forbidden, Invalid, NotFound, OrphanRunning, Refused, Stale, Unavailable
 from .service import BulkOutcome, RemediationService, ResqueHandle, describe_error, handles_from_config
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "OrphanRunning",
     "Principal",
     "Refused",
     "RemediationService",

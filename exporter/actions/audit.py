@@ -44,6 +44,7 @@ Outcome = Literal[
     "not_found",  # 404: no such id / worker
     "stale",  # 409: it changed or went since the caller read it
     "refused",  # 409: not allowed in that state (already retried, worker alive, not retryable)
+    "orphan_running",  # 409: the dead worker's job still runs in its orphaned child (unregister waits)
     "invalid",  # 422: a bad filter or request
     "unavailable",  # 503: the Resque's Redis could not be reached
     "forbidden",  # 403: a read-only token tried to act

@@ -46,6 +46,13 @@ class Refused(ActionError):
     outcome = "refused"
 
 
+class OrphanRunning(ActionError):
+    """The worker is dead but its job still runs in its orphaned child: recording the job as failed now would be
+    wrong (it may complete). Wait for it, or kill it on its host."""
+
+    outcome = "orphan_running"
+
+
 class Invalid(ActionError):
     """A malformed id, a contradictory filter, an unknown failure list."""
 
@@ -68,6 +75,7 @@ HTTP_STATUS: dict[Outcome, int] = {
     "not_found": 404,
     "stale": 409,
     "refused": 409,
+    "orphan_running": 409,
     "invalid": 422,
     "unavailable": 503,
     "forbidden": 403,

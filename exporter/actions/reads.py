@@ -1,5 +1,6 @@
 """The reads the pages need beyond the API's listings: the exporter's snapshot, the failure groups, one group's
-entries and a group's newest entry.
+entries, a group's newest entry, and what the agents know of failure entries (a job that may have completed,
+a job a policy killed).
 
 They go through :meth:`RemediationService.reading` like every read of the service, so they wait for one of
 the Resque's Redis slots and a Redis failure becomes an :class:`ActionError` for that Resque only
@@ -12,7 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from ..resque.agent_channel import AgentChannel
+from ..resque.agent_facts import PolicyKill
 from ..resque.datastore import DataStore
 from ..resque.failure_groups import (
     FailureGroup,
@@ -23,6 +28,7 @@ from ..resque.failure_groups import (
     read_sample,
 )
 from ..resque.mutations import FailedEntry, FailedFilter
+from ..resque.orphans import OrphanNote, orphan_note
 from ..resque.snapshot import Snapshot
 from .errors import ActionError
 from .service import RemediationService
@@ -30,6 +36,19 @@ from .service import RemediationService
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP_READS = 10_000  # a bound, never reached in practice: each read advances every list by a budget
+KILL_BEFORE_FAILURE_SECONDS = 120.0
+"""A policy kill explains a failure of the same worker recorded up to this long after it (the worker records the
+killed job as it notices its child's death, within seconds)."""
+CLOCK_SLACK_SECONDS = 5.0
+"""``failed_at`` has one-second resolution and comes from the worker's clock, the kill's time from Redis TIME."""
+
+
+@dataclass(frozen=True)
+class FailureNote:
+    """What the agents knew of one failure entry."""
+
+    orphan: OrphanNote | None = None  # recorded while the job's process had outlived its worker: may have completed
+    kill: PolicyKill | None = None  # the job was killed by an agent policy (which one, and why)
 
 
 class PageReads:
@@ -66,6 +85,22 @@ class PageReads:
         """The group's newest entry (message and backtrace), if it is still where the index saw it."""
         with self.service.reading(resque) as store:
             return read_sample(store, group)
+
+    def failure_notes(self, resque: str, entries: Sequence[FailedEntry]) -> dict[str, FailureNote]:
+        """Per entry id, for the entries that have one: recorded for an orphan (it may have completed), and the
+        agent policy that killed it (a kill of the entry's worker shortly before it failed). The policy kills are
+        read (one round trip) only when an entry could match one."""
+        kills: list[PolicyKill] = []
+        if any(e.worker and e.failed_at_epoch is not None for e in entries):
+            with self.service.reading(resque) as store:
+                _, hosts = AgentChannel.for_store(store).read_host_facts()
+            kills = [kill for host in hosts for kill in host.kills]
+        notes: dict[str, FailureNote] = {}
+        for entry in entries:
+            note = FailureNote(orphan_note(entry.error), _kill_of(entry, kills))
+            if note.orphan is not None or note.kill is not None:
+                notes[entry.id] = note
+        return notes
 
     def invalidate_groups(self, resque: str) -> None:
         """After an action: the failure groups are read again from the lists' start."""
@@ -110,3 +145,17 @@ class PageReads:
                 # the message, not the reason: a Redis error's text may hold its address, kept out of logs
                 log.warning("reading the failure groups of %s stopped: %s", resque, exc.message)
                 return
+
+
+def _kill_of(entry: FailedEntry, kills: Sequence[PolicyKill]) -> PolicyKill | None:
+    """The latest policy kill of the entry's worker within the window before its ``failed_at``."""
+    failed_at = entry.failed_at_epoch
+    if failed_at is None or not entry.worker:
+        return None
+    found = [
+        kill
+        for kill in kills
+        if kill.worker_id == entry.worker
+        and -CLOCK_SLACK_SECONDS <= failed_at - kill.at <= KILL_BEFORE_FAILURE_SECONDS + CLOCK_SLACK_SECONDS
+    ]
+    return max(found, key=lambda kill: kill.at, default=None)

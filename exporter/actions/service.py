@@ -7,6 +7,7 @@ calls fail (:class:`Unavailable`). Every action, refused or done, leaves one aud
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,7 +15,10 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
+from ..conditions.verdict import judge_worker
+from ..conditions.workers import dead_by_agent
 from ..config import ExporterConfig
+from ..config.thresholds import Thresholds
 from ..resque.connect import datastore_for
 from ..resque.datastore import DataStore
 from ..resque.mutations import (
@@ -33,11 +37,11 @@ from ..resque.mutations import (
 )
 from .audit import Action, Audit, Outcome
 from .auth import Principal
-from .errors import ActionError, Forbidden, Invalid, NotFound, Refused, Stale, Unavailable
+from .errors import ActionError, Forbidden, Invalid, NotFound, OrphanRunning, Refused, Stale, Unavailable
+from .unregister import orphan_details, orphan_message, unregister_verdict
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STUCK_AFTER_SECONDS = 3600.0  # resque-brain alerted on jobs running longer than an hour
 MAX_REASON_LENGTH = 500
 # redis_client() pools at most 8 connections and fails beyond; HTTP runs requests in a larger thread
 # pool, so calls into one Resque wait for a slot instead of failing.
@@ -82,11 +86,18 @@ class RemediationService:
         resques: Mapping[str, ResqueHandle],
         audit: Audit,
         *,
-        stuck_after_seconds: float = DEFAULT_STUCK_AFTER_SECONDS,
+        thresholds: Mapping[str, Thresholds] | None = None,
     ) -> None:
         self._resques = dict(resques)
         self.audit = audit
-        self.stuck_after_seconds = stuck_after_seconds
+        # The config's thresholds, the alerts' own: pages and API judge stuck and fat workers by them
+        # (conditions.verdict). The DataStore's raw worker state therefore never says "stuck" by itself.
+        self._thresholds = dict(thresholds or {})
+        self.stuck_after_seconds = math.inf
+
+    def thresholds(self, resque: str) -> Thresholds:
+        """``resque``'s effective thresholds (the built-in ones when the config sets none)."""
+        return self._thresholds.get(resque) or Thresholds()
 
     @property
     def names(self) -> list[str]:
@@ -291,7 +302,9 @@ class RemediationService:
     def unregister(
         self, principal: Principal, resque: str, worker_id: str, *, force: bool = False, reason: str | None = None
     ) -> UnregisterResult:
-        """Unregister a dead worker; a live one only with ``force`` and a reason (it stays running!)."""
+        """Unregister a dead worker (heartbeat expired, or its agent saw the process gone: no ``force`` needed);
+        a live one only with ``force`` and a reason (it stays running!). While the agent sees the dead worker's
+        job still running in its orphaned child, it is refused (:class:`OrphanRunning`) unless forced."""
         details = {"force": force or None, "reason": reason}
         with self.guarded(principal, resque, "unregister", [worker_id], **details) as handle:
             if force and not (reason and reason.strip()):
@@ -304,12 +317,17 @@ class RemediationService:
                     prune_interval_seconds=handle.prune_interval_seconds,
                     stuck_after_seconds=self.stuck_after_seconds,
                     force=force,
+                    verdict=lambda status: unregister_verdict(status, handle.prune_interval_seconds),
                 )
             if result.outcome == "not_found":
                 raise NotFound(f"no worker {worker_id!r} in Resque {resque!r}")
             if result.outcome == "alive":
                 assert result.worker is not None
-                raise Refused(_alive_message(result.worker), **_kill_hint(result.worker))
+                shown = judge_worker(result.worker, self.thresholds(resque), handle.prune_interval_seconds).state
+                raise Refused(_alive_message(result.worker), **_kill_hint(result.worker, shown))
+            if result.outcome == "orphan_running":
+                assert result.worker is not None
+                raise OrphanRunning(orphan_message(result.worker), **orphan_details(result.worker))
             if result.outcome == "malformed":
                 raise Refused(f"worker:{worker_id} holds a value Resque never writes; pass force to unregister anyway")
             if result.outcome == "changed":
@@ -323,6 +341,7 @@ class RemediationService:
                 exception=result.exception,
                 failure_id=result.failure_id,
                 failure_list=result.failure_list,
+                gone=bool(result.worker and dead_by_agent(result.worker.facts)) or None,
                 **details,
             )
             return result
@@ -358,10 +377,11 @@ def _alive_message(worker: WorkerStatus) -> str:
     )
 
 
-def _kill_hint(worker: WorkerStatus) -> dict[str, object]:
+def _kill_hint(worker: WorkerStatus, state: str) -> dict[str, object]:
+    """How to stop a live worker's job by hand; ``state`` is the one the pages show (conditions.verdict)."""
     working = worker.state in ("working", "stuck")
     return {
-        "state": worker.state,
+        "state": state,
         "host": worker.host,
         "pid": worker.pid,
         "signal": "USR1" if working else "QUIT",

@@ -42,6 +42,8 @@ class Discovery:
 
     workers: dict[int, WorkerProcess] = field(default_factory=dict)
     unreadable: int = 0
+    # Job children whose parent is no worker (it died; they were reparented): by pid. Never signalled.
+    orphans: dict[int, ProcessFacts] = field(default_factory=dict)
 
 
 def title_of(cmdline: Iterable[str] | None) -> str:
@@ -67,18 +69,21 @@ def discover(*, prefix: str = "", writers: tuple[Writer, ...] = WRITERS) -> Disc
         parsed[info["pid"]] = _facts(info, title)
     workers: dict[int, WorkerProcess] = {}
     children: dict[int, ProcessFacts] = {}
+    orphans: dict[int, ProcessFacts] = {}
     for pid, facts in parsed.items():
         parent = parsed.get(facts.ppid)
         if parent is None or parent.title.is_child:
-            if not facts.title.is_child:  # a child whose parent died is no worker: nothing to signal
+            if not facts.title.is_child:
                 workers[pid] = WorkerProcess(facts, None)
+            else:  # a child whose parent died is no worker: nothing to signal, but its job may still complete
+                orphans[pid] = facts
         elif facts.title.is_child:
             children[facts.ppid] = facts
         # else: a child between fork and its own title (it still shows the parent's): not a worker
     for ppid, child in children.items():
         if ppid in workers:
             workers[ppid] = WorkerProcess(workers[ppid].parent, child)
-    return Discovery(workers, unreadable)
+    return Discovery(workers, unreadable, orphans)
 
 
 def read_process(pid: int, *, prefix: str = "", writers: tuple[Writer, ...] = WRITERS) -> ProcessFacts | None:

@@ -1,8 +1,9 @@
-"""The agent's loops: scan processes and Redis (and register itself), and serve requests per Resque.
+"""The agent's loops: scan processes and Redis (register itself, publish its facts), and serve requests per Resque.
 
-Process facts never depend on Redis: when a Redis is down the scan still publishes the processes,
+Process facts never depend on Redis: when a Redis is down the scan still shows the processes on /metrics,
 reports that Resque as down, and its request loop retries until Redis is back (requests queued in the
-meantime are still served while they have not expired).
+meantime are still served while they have not expired); that is logged when it starts and then every few
+minutes, not at every try (:class:`OutageLog`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import redis
 
 from .. import __version__
 from ..config.agent_settings import AgentSettings
+from ..logs import OutageLog
+from ..resque.agent_facts import HostFacts, PolicyKill, encode_host_facts
 from ..resque.agent_protocol import (
     AgentReply,
     AgentRequest,
@@ -27,13 +30,13 @@ from ..resque.agent_protocol import (
     sign_reply,
     verify_request,
 )
-from ..resque.snapshot import parse_worker_id
 from .counters import AgentCounters, audit
 from .executor import Executor, ResqueTarget, Trigger
+from .facts import FactsTracker, local_workers
 from .policies import PolicyMatch, RateLimiter, matches
 from .processes import Discovery, discover
 from .proctitle import Writer
-from .state import AgentState, LocalWorker, ResqueView
+from .state import AgentState, ResqueView
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,9 @@ class AgentRuntime:
         self._heartbeats: dict[str, float] = {}
         self._acted: set[tuple[str, str | None]] = set()
         self._limiter = RateLimiter(settings.policy_rate_limit)
+        self._facts = {name: FactsTracker(hostname, os.getpid()) for name in targets}
+        self._clock_offsets: dict[str, float] = {}  # Redis TIME minus this host's clock, per Resque
+        self._outages = OutageLog()
         self.executor = Executor(
             hostname,
             targets,
@@ -116,6 +122,7 @@ class AgentRuntime:
         for target in self.targets.values():
             with contextlib.suppress(redis.RedisError):  # else it shows as missing once its heartbeat is old
                 target.channel.unregister_agent(self.hostname)
+                target.channel.withdraw_facts(self.hostname)
 
     # -- scanning --------------------------------------------------------------------------------------
     def _scan_loop(self) -> None:
@@ -145,14 +152,19 @@ class AgentRuntime:
 
     def _view(self, target: ResqueTarget, found: Discovery) -> ResqueView:
         try:
-            self._heartbeats[target.name] = target.channel.register_agent(
+            redis_now = target.channel.register_agent(
                 self.hostname, version=__version__, pid=os.getpid(), writers=self.writers
             )
+            self._heartbeats[target.name] = redis_now
+            self._clock_offsets[target.name] = redis_now - time.time()
             view = target.store.read_workers(
-                prune_interval_seconds=target.prune_interval_seconds, stuck_after_seconds=1e12
+                prune_interval_seconds=target.prune_interval_seconds, stuck_after_seconds=1e12, with_facts=False
             )
+            local = local_workers(target, self.hostname, view.workers, found, prefix=self.prefix, writers=self.writers)
+            self._publish(target, self._facts[target.name].observe(local, found.orphans, redis_now))
         except redis.RedisError as exc:
             self.counters.error("redis")
+            self._redis_down(target.name, "cannot scan", exc)
             # Process facts go on: the workers Redis last listed for this host, matched to today's processes.
             previous = self.state.resques.get(target.name) if self.state is not None else None
             known = tuple(
@@ -160,27 +172,27 @@ class AgentRuntime:
                 for w in (previous.workers if previous is not None else ())
             )
             return ResqueView(target.name, False, type(exc).__name__, known, self._heartbeats.get(target.name))
-        local = []
-        for status in view.workers:
-            parsed = parse_worker_id(status.id)
-            if parsed is None or parsed[0] != self.hostname or not status.registered:
-                continue
-            pid = int(parsed[1]) if parsed[1].isdigit() else None
-            job = status.job
-            local.append(
-                LocalWorker(
-                    resque=target.name,
-                    worker_id=status.id,
-                    pid=pid,
-                    process=found.workers.get(pid) if pid is not None else None,
-                    job_queue=job.queue if job is not None else None,
-                    job_class=job.job_class if job is not None else None,
-                    run_at=job.run_at_epoch if job is not None else None,
-                    run_at_raw=job.run_at if job is not None else None,
-                    started=status.started,
-                )
-            )
+        self._redis_up(target.name)
         return ResqueView(target.name, True, None, tuple(local), self._heartbeats.get(target.name))
+
+    def _publish(self, target: ResqueTarget, facts: HostFacts) -> None:
+        """One round trip: this host's facts for ``target``'s readers (the exporter, the sidecar)."""
+        target.channel.publish_facts(self.hostname, encode_host_facts(facts))
+
+    def _redis_down(self, name: str, what: str, exc: BaseException) -> None:
+        """Logged when it starts or its reason changes, then every few minutes: not at every scan or retry."""
+        verdict, since = self._outages.down(name, "redis")
+        fields = {"resque": name, "error": type(exc).__name__}
+        if verdict == "new":
+            log.warning("Resque %s: %s, Redis is unavailable", name, what, extra=fields)
+        elif verdict == "remind":
+            down = {**fields, "down_seconds": round(time.time() - since)}
+            log.warning("Resque %s: Redis is still unavailable", name, extra=down)
+
+    def _redis_up(self, name: str) -> None:
+        down = self._outages.up(name)
+        if down is not None:
+            log.info("Resque %s: Redis is available again", name, extra={"resque": name, "down_seconds": round(down)})
 
     # -- policies --------------------------------------------------------------------------------------
     def apply_policies(self, state: AgentState) -> list[tuple[PolicyMatch, str]]:
@@ -200,6 +212,8 @@ class AgentRuntime:
             else:
                 reply = self.executor.execute(self._policy_request(match), "policy")
                 outcome = reply.reason or ("nothing_happened" if reply.nothing_happened else reply.status)
+                if reply.status == "signalled":
+                    self._record_kill(match)
             if outcome in ("dry_run", "rate_limited"):
                 self._outcome(worker.resque, policy.action, outcome, "policy")
             self.counters.policy.labels(policy.name, outcome).inc()
@@ -209,13 +223,37 @@ class AgentRuntime:
                 action=policy.action,
                 outcome=outcome,
                 worker=worker.worker_id,
+                policy=policy.name,
                 why=match.why,
+                queue=worker.job_queue,
+                job_run_at=worker.run_at_raw,
                 host=self.hostname,
             )
             done.append((match, outcome))
         if len(self._acted) > 10_000:
             self._acted.clear()
         return done
+
+    def _record_kill(self, match: PolicyMatch) -> None:
+        """Published at once beside the facts, so the failure the worker records shows why it was killed."""
+        worker = match.worker
+        child = worker.process.child if worker.process is not None else None
+        kill = PolicyKill(
+            worker_id=worker.worker_id,
+            policy=match.policy.name,
+            action=match.policy.action,
+            reason=match.why,
+            at=time.time() + self._clock_offsets.get(worker.resque, 0.0),
+            queue=(child.title.job_queue if child is not None else None) or worker.job_queue,
+            job_class=worker.job_class or (child.title.job_class if child is not None else None),
+            run_at=worker.run_at_raw,
+        )
+        facts = self._facts[worker.resque].record_kill(kill)
+        if facts is not None:
+            try:
+                self._publish(self.targets[worker.resque], facts)
+            except redis.RedisError as exc:  # the next scan publishes it
+                self._redis_down(worker.resque, "cannot publish a policy kill", exc)
 
     def _policy_request(self, match: PolicyMatch) -> AgentRequest:
         worker, now = match.worker, time.time()
@@ -242,7 +280,7 @@ class AgentRuntime:
                     self.handle(name, raw)
             except redis.RedisError as exc:
                 self.counters.error("redis")
-                log.warning("Resque %s: cannot read requests: %s", name, type(exc).__name__)
+                self._redis_down(name, "cannot read requests", exc)
                 self._stop.wait(REDIS_RETRY_SECONDS)
             except Exception:
                 log.exception("Resque %s: request handling failed", name)

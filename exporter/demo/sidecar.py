@@ -13,9 +13,9 @@ from ..resque.datastore import DataStore
 from .simulator import DemoEnvironment
 
 
-def demo_service(demo: DemoEnvironment, stuck_after_seconds: float) -> RemediationService:
+def demo_service(demo: DemoEnvironment) -> RemediationService:
     handles = {name: ResqueHandle(name, DataStore(client, ns)) for name, (client, ns) in demo.resques.items()}
-    return RemediationService(handles, Audit(handles), stuck_after_seconds=stuck_after_seconds)
+    return RemediationService(handles, Audit(handles))
 
 
 WARM_UP_TICKS = 40

@@ -19,8 +19,11 @@ What it copies from ``Resque::Worker`` (lib/resque/worker.rb, v3.0.0):
   kill the child and exit; USR2 pauses (no new job), CONT resumes; ``pause-all-workers`` pauses too.
 
 Not copied: dead-worker pruning at start-up (it would unregister the simulator's deliberately dead
-worker), hooks, and job classes (see :func:`.media.plan`). One thread only: the parent waits for its
-child and for the next heartbeat on a signal wake-up pipe, so forking never races a heartbeat thread.
+worker), hooks, and job classes (see :func:`.media.plan`), except one the feeder never enqueues:
+``MemoryHogJob`` (args ``[megabytes, seconds]``) holds that much memory in its child, so the agent's
+memory facts, the fat-job alert and the pages can be tried by enqueuing it by hand. One thread only: the
+parent waits for its child and for the next heartbeat on a signal wake-up pipe, so forking never races a
+heartbeat thread.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from ..resque.writer import DIRTY_EXIT, ResqueWriter
 from .media import MEDIA_QUEUE, plan
 
 RESQUE_VERSION = "3.0.0"
+MEMORY_JOB = "MemoryHogJob"
+MAX_MEMORY_MB = 2048.0
 _CHILD_DEFAULTS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT, signal.SIGCHLD)
 
 
@@ -98,9 +103,12 @@ class DemoWorker:
         queue, payload = job["queue"], job["payload"]
         job_class = str(payload.get("class", ""))
         how = plan(job_class, self.rng)  # decided here: the child needs no random state of its own
+        seconds, megabytes = how.seconds, 0.0
+        if job_class == MEMORY_JOB:
+            megabytes, seconds = memory_job_args(payload.get("args"))
         pid = os.fork()
         if pid == 0:
-            self._child(queue, job_class, how.seconds, how.failure)
+            self._child(queue, job_class, seconds, how.failure if job_class != MEMORY_JOB else None, megabytes)
         self.child = pid
         self.procline(f"Forked {pid} at {int(time.time())}")
         status = self._wait_child(pid)
@@ -112,7 +120,14 @@ class DemoWorker:
             log(f"job {job_class} from {queue}: {DIRTY_EXIT}: {error}")
         self.writer.finish_job(self.worker_id)
 
-    def _child(self, queue: str, job_class: str, seconds: float, failure: tuple[str, str, list[str]] | None) -> None:
+    def _child(
+        self,
+        queue: str,
+        job_class: str,
+        seconds: float,
+        failure: tuple[str, str, list[str]] | None,
+        megabytes: float = 0.0,
+    ) -> None:
         """The forked child: Resque's child signal handling, its title, the job; never returns."""
         code = 1
         try:
@@ -123,7 +138,10 @@ class DemoWorker:
                 signal.signal(signum, signal.SIG_DFL)
             signal.signal(signal.SIGQUIT, signal.SIG_IGN)  # the parent decides when to stop, not the child
             self.procline(f"Processing {queue} since {int(time.time())} [{job_class}]")
+            held = bytearray(int(megabytes * 1024 * 1024))
+            held[::4096] = b"x" * len(held[::4096])  # touched, so resident: what the agent measures
             time.sleep(seconds)
+            del held
             if failure is not None:
                 client = redis_client(self.redis_url, password=None, timeout_seconds=10.0)  # not the parent's
                 exception, error, backtrace = failure
@@ -198,6 +216,17 @@ class DemoWorker:
 
     def procline(self, status: str) -> None:
         setproctitle(f"{self.prefix}resque-{RESQUE_VERSION}: {status}")
+
+
+def memory_job_args(args: object) -> tuple[float, float]:
+    """``MemoryHogJob``'s ``[megabytes, seconds]`` (capped at MAX_MEMORY_MB); defaults 300 MB for 120 s."""
+    values = list(args) if isinstance(args, list) else []
+    try:
+        megabytes = float(values[0]) if values else 300.0
+        seconds = float(values[1]) if len(values) > 1 else 120.0
+    except (TypeError, ValueError):
+        return 300.0, 120.0
+    return max(0.0, min(megabytes, MAX_MEMORY_MB)), max(0.0, seconds)
 
 
 def log(message: str) -> None:

@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from ..conditions.workers import dead_worker_jobs_per_queue, live_workers_per_queue
 from ..resque.snapshot import MALFORMED_KINDS, Snapshot, running_per_queue, workers_per_queue
+from .agent_facts import agent_fact_families
 from .builders import counter, gauge
 from .failures import failure_families
 from .health import health_families
@@ -71,13 +72,14 @@ class _Families:
         )
         self.live_queue_workers = gauge(
             "resque_queue_live_workers",
-            "Workers polling the queue whose heartbeat is fresh (younger than the prune interval, or never "
-            "beat): 0 while jobs wait means nothing will run them.",
+            "Workers polling the queue that are not dead (heartbeat younger than the prune interval, or never beat, "
+            "and not seen gone by an agent): 0 while jobs wait means nothing will run them.",
             "queue",
         )
         self.dead_worker_jobs = gauge(
             "resque_dead_worker_jobs",
-            "Jobs still recorded as running by workers whose heartbeat expired: no process is running them.",
+            "Jobs still recorded as running by dead workers (heartbeat expired, or seen gone by an agent): their "
+            "worker will never record how they ended.",
             "queue",
         )
         self.running = gauge(
@@ -105,6 +107,7 @@ def resque_families(readings: Iterable[Reading]) -> list[Metric]:
     return [
         *_core_families(readings),
         *health_families(readings),
+        *agent_fact_families(readings),
         *failure_families(failures),
         *threshold_families(readings),
         *writer_families(readings),

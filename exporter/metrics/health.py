@@ -21,7 +21,8 @@ def health_families(readings: Iterable[Reading]) -> list[Metric]:
     readings = list(readings)
     dead = gauge(
         "resque_dead_workers",
-        "Registered workers whose heartbeat is older than the prune interval (Redis TIME): dead, not merely busy.",
+        "Registered workers that are dead, not merely busy: their heartbeat is older than the prune interval (Redis "
+        "TIME), or the resque-agent on their host saw their process gone (see resque_gone_workers).",
     )
     no_beat = gauge(
         "resque_workers_without_heartbeat",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..actions import ActionError, Invalid, RemediationService
 from ..actions.agent_actions import AgentActions, AgentsView
-from ..actions.reads import PageReads
+from ..actions.reads import FailureNote, PageReads
 from ..conditions.reading import Down, FailureRatio, HostPresence, ResqueReading
 from ..conditions.workers import stuck_jobs
 from ..config.pages import PageSettings
@@ -57,6 +57,7 @@ class FailuresRead:
     views: dict[str, FailureGroupsView | str]
     samples: dict[SampleKey, FailedEntry]
     detail: GroupEntries | None
+    notes: dict[str, FailureNote] | None = None  # the detail's entries the agents know of, by entry id
 
 
 class PagesData:
@@ -161,7 +162,15 @@ class PagesData:
                 views[selected] = got_entries.reason
             else:
                 detail = got_entries
-        return FailuresRead(views, samples, detail)
+        notes = self.failure_notes(selected, detail) if selected and detail is not None else None
+        return FailuresRead(views, samples, detail, notes)
+
+    def failure_notes(self, name: str, detail: GroupEntries) -> dict[str, FailureNote]:
+        """What the agents knew of the entries shown (none when that cannot be read: the entries still show)."""
+        try:
+            return self.reads.failure_notes(name, detail.entries)
+        except ActionError:
+            return {}
 
     def group_entries(self, filters: Filters, before: int | None) -> GroupEntries | Down:
         """A page of the one group ``filters`` name (none for a failure list that does not exist)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from ..actions.reads import FailureNote
 from ..config.pages import DEFAULT_MASKED_ARG_KEYS, PageSettings
 from ..resque.failure_groups import FailureGroup, FailureGroupsView, GroupEntries
 from ..resque.mutations import FailedEntry
@@ -91,6 +92,7 @@ class EntryRow:
     args: str  # JSON, sensitive keys masked
     message: str
     links: Links
+    note: FailureNote | None = None  # recorded for an orphan (may have completed), killed by an agent policy
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def failures_context(
     samples: Mapping[tuple[str, str, str, str], FailedEntry],
     detail: GroupEntries | None = None,
     settings: Mapping[str, PageSettings] | None = None,
+    notes: Mapping[str, FailureNote] | None = None,
 ) -> FailuresContext:
     """``views``: each Resque's groups, or why it could not be read; ``samples`` by (resque, list, class, exception)."""
     rows: list[GroupRow] = []
@@ -146,7 +149,7 @@ def failures_context(
             )
     group_detail = None
     if filters.is_group and filters.resque is not None:
-        group_detail = _detail(filters, rows, detail, _settings(settings, filters.resque))
+        group_detail = _detail(filters, rows, detail, _settings(settings, filters.resque), notes or {})
     return FailuresContext(filters, tuple(rows), tuple(coverage), down, group_detail)
 
 
@@ -184,7 +187,11 @@ def links_for(entry: FailedEntry, settings: PageSettings) -> Links:
 
 
 def _detail(
-    filters: Filters, rows: Sequence[GroupRow], page: GroupEntries | None, settings: PageSettings
+    filters: Filters,
+    rows: Sequence[GroupRow],
+    page: GroupEntries | None,
+    settings: PageSettings,
+    notes: Mapping[str, FailureNote],
 ) -> GroupDetail:
     assert filters.resque and filters.job_class and filters.exception
     list_name = filters.list_name or "failed"
@@ -193,7 +200,7 @@ def _detail(
     older = None
     scanned = 0
     if page is not None:
-        entries = tuple(entry_row(e, page.redis_time, settings) for e in page.entries)
+        entries = tuple(entry_row(e, page.redis_time, settings, notes.get(e.id)) for e in page.entries)
         scanned = page.scanned
         if page.next_before is not None:
             older = page_url(
@@ -203,7 +210,9 @@ def _detail(
     return GroupDetail(filters.resque, list_name, filters.job_class, filters.exception, group, entries, older, scanned)
 
 
-def entry_row(entry: FailedEntry, now: float, settings: PageSettings | None = None) -> EntryRow:
+def entry_row(
+    entry: FailedEntry, now: float, settings: PageSettings | None = None, note: FailureNote | None = None
+) -> EntryRow:
     settings = settings or PageSettings()
     masked = settings.masked_arg_keys
     args: Any = entry.payload.get("args") if isinstance(entry.payload, dict) else entry.payload
@@ -212,7 +221,13 @@ def entry_row(entry: FailedEntry, now: float, settings: PageSettings | None = No
     else:
         text = json.dumps(mask(args, {k.lower() for k in masked}), indent=1, ensure_ascii=False, default=str)[:4000]
     return EntryRow(
-        entry, moment(entry.failed_at_epoch, now), entry.retried, text, entry.error or "", links_for(entry, settings)
+        entry,
+        moment(entry.failed_at_epoch, now),
+        entry.retried,
+        text,
+        entry.error or "",
+        links_for(entry, settings),
+        note,
     )
 
 

@@ -1,14 +1,15 @@
-"""The queues, workers and scheduler pages: pure functions from what was read to what is shown."""
+"""The queues and scheduler pages: pure functions from what was read to what is shown (the workers page's
+view is :mod:`.workers`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
+from ..conditions.workers import live_workers_per_queue
 from ..config.thresholds import Thresholds
-from ..resque.mutations import QueuedPage, WorkerStatus, WorkersView
+from ..resque.mutations import QueuedPage
 from ..resque.snapshot import Snapshot, workers_per_queue
 from .common import Moment, duration, moment, page_url
 from .failures import DEFAULT_MASKED_KEYS, mask
@@ -22,8 +23,14 @@ class QueueRow:
     wait: str | None
     wait_estimated: bool
     over_wait: bool
-    workers: int
+    workers: int  # live: dead workers attend nothing
+    registered: int  # listening to it, dead ones included (what Resque's own pages count)
     link: str
+    workers_link: str  # the workers page, filtered to this queue
+
+    @property
+    def dead(self) -> int:
+        return self.registered - self.workers
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ def queues_context(
     page: QueuedPage | None = None,
     masked_keys: Iterable[str] = DEFAULT_MASKED_KEYS,
 ) -> QueuesContext:
-    listening = workers_per_queue(snap)
+    live, registered = live_workers_per_queue(snap), workers_per_queue(snap)
     rows = []
     for name, jobs in sorted(snap.queues.items(), key=lambda q: (-q[1], q[0])):
         head = snap.queue_heads.get(name)
@@ -63,8 +70,10 @@ def queues_context(
                 duration(head.age_seconds) if head is not None and jobs else None,
                 bool(head and head.estimated),
                 bool(head and jobs and head.age_seconds > limit),
-                listening.get(name, 0),
+                live.get(name, 0),
+                registered.get(name, 0),
                 page_url("/queues", resque=resque, queue=name),
+                page_url("/workers", resque=resque, queue=name),
             )
         )
     head_rows: tuple[QueuedRow, ...] = ()
@@ -86,100 +95,12 @@ def queues_context(
     return QueuesContext(resque, tuple(rows), selected, head_rows, page.length if page is not None else None)
 
 
-# -- workers -----------------------------------------------------------------------------------------
-ShownState = Literal["working", "idle", "stuck", "dead", "no heartbeat", "paused"]
-
-
-@dataclass(frozen=True)
-class WorkerRow:
-    worker: WorkerStatus
-    state: ShownState
-    runtime: str | None
-    started: Moment | None
-    heartbeat: Moment | None
-    kill_command: str | None  # for live stuck/working workers: kills the job, keeps the worker
-    may_unregister: bool  # dead: the API's Resque-faithful prune
-    args: str | None
-
-
-@dataclass(frozen=True)
-class HostGroup:
-    host: str
-    workers: tuple[WorkerRow, ...]
-
-
-@dataclass(frozen=True)
-class WorkersContext:
-    resque: str
-    hosts: tuple[HostGroup, ...]
-    counts: dict[str, int]
-    # The worker-host agent adds per-worker action buttons (stop job, stop worker) where this is
-    # True; the template has a block for them in every worker row.
-    agent_available: bool
-
-
-def workers_context(
-    resque: str,
-    view: WorkersView,
-    thresholds: Thresholds,
-    *,
-    host: str | None = None,
-    worker: str | None = None,
-    agent_available: bool = False,
-    masked_keys: Iterable[str] = DEFAULT_MASKED_KEYS,
-) -> WorkersContext:
-    by_host: dict[str, list[WorkerRow]] = {}
-    counts: dict[str, int] = {}
-    masked = {k.lower() for k in masked_keys}
-    for status in view.workers:
-        if (host and status.host != host) or (worker and status.id != worker):
-            continue
-        state = shown_state(status, thresholds)
-        counts[state] = counts.get(state, 0) + 1
-        live = state in ("working", "stuck")
-        job = status.job
-        args = None
-        if job is not None and isinstance(job.payload, dict):
-            args = json.dumps(mask(job.payload.get("args"), masked), ensure_ascii=False, default=str)[:2000]
-        row = WorkerRow(
-            status,
-            state,
-            duration(status.running_seconds) if status.running_seconds is not None and live else None,
-            moment(job.run_at_epoch, view.redis_time) if job is not None else None,
-            moment(view.redis_time - status.heartbeat_age_seconds, view.redis_time)
-            if status.heartbeat_age_seconds is not None
-            else None,
-            f"kill -USR1 {status.pid}" if live and status.pid else None,
-            state == "dead",
-            args,
-        )
-        by_host.setdefault(status.host or "(unknown host)", []).append(row)
-    order = {"stuck": 0, "dead": 1, "no heartbeat": 2, "working": 3, "paused": 4, "idle": 5}
-    hosts = tuple(
-        HostGroup(name, tuple(sorted(rows, key=lambda r: (order[r.state], r.worker.id))))
-        for name, rows in sorted(by_host.items())
-    )
-    return WorkersContext(resque, hosts, counts, agent_available)
-
-
-def shown_state(status: WorkerStatus, thresholds: Thresholds) -> ShownState:
-    """The API's state, with "stuck" judged by the per-queue threshold the alerts use, and registered
-    workers that never beat shown as such (they can never be pruned)."""
-    if status.state == "dead":
-        return "dead"
-    if status.job is not None and status.running_seconds is not None:
-        limit = thresholds.for_queue(status.job.queue or "").running_job_age_seconds or 0.0
-        return "stuck" if status.running_seconds > limit else "working"
-    if status.state in ("working", "stuck"):
-        return "working"
-    if status.state == "paused":
-        return "paused"
-    if status.registered and status.heartbeat is None:
-        return "no heartbeat"
-    return "idle"
-
-
 # -- scheduler ---------------------------------------------------------------------------------------
+RUNBOOK_URL = "https://github.com/resque-exporter/resque-exporter/blob/main/docs/alerts.md"
+"""Where the alert runbook is served (the mixin's default ``runbook_url``)."""
+SCHEDULER_DOWN = "ResqueSchedulerDown"
+
+
 @dataclass(frozen=True)
 class SchedulerContext:
     resque: str
@@ -194,12 +115,21 @@ class SchedulerContext:
     retry_jobs: int | None
     retry_as_of: Moment | None
     available: bool  # False: this Redis refused the scheduler reads (EVAL)
+    lock_holder: str | None = None  # `host:pid` as resque-scheduler wrote it
+    lock_ttl: str | None = None  # how long until the lock expires unless its holder refreshes it
+    lock_check: str | None = None  # the command that shows the scheduler process (where to run it: `check_on`)
+    check_on: str | None = None
+    down: bool = False  # delayed jobs wait and no scheduler holds the lock: the alert's condition
+    runbook: str = f"{RUNBOOK_URL}#{SCHEDULER_DOWN.lower()}"
 
 
-def scheduler_context(resque: str, snap: Snapshot) -> SchedulerContext:
+def scheduler_context(resque: str, snap: Snapshot, runbook_url: str = RUNBOOK_URL) -> SchedulerContext:
     s, r, now = snap.scheduler, snap.retry, snap.redis_time
+    runbook = f"{runbook_url}#{SCHEDULER_DOWN.lower()}"
     if s is None:
-        return SchedulerContext(resque, False, 0, None, None, 0, 0, None, False, None, None, False)
+        return SchedulerContext(resque, False, 0, None, None, 0, 0, None, False, None, None, False, runbook=runbook)
+    delayed = s.jobs if s.jobs is not None else s.timestamps
+    host, pid = _holder(s.master_lock_holder)
     return SchedulerContext(
         resque,
         s.timestamps > 0 or s.master_lock_held,
@@ -213,4 +143,26 @@ def scheduler_context(resque: str, snap: Snapshot) -> SchedulerContext:
         r.jobs if r is not None else None,
         moment(r.as_of, now) if r is not None else None,
         True,
+        lock_holder=s.master_lock_holder,
+        lock_ttl=_ttl_text(s.master_lock_ttl_seconds) if s.master_lock_held else None,
+        lock_check=f"ps -o pid,etime,args -p {pid}" if pid else "pgrep -af resque-scheduler",
+        check_on=host,
+        down=delayed > 0 and not s.master_lock_held,
+        runbook=runbook,
     )
+
+
+def _holder(holder: str | None) -> tuple[str | None, str | None]:
+    """resque-scheduler writes `hostname:pid`; the host may hold colons, the pid never does."""
+    if not holder or ":" not in holder:
+        return None, None
+    host, pid = holder.rsplit(":", 1)
+    return (host, pid) if pid.isdigit() else (None, None)
+
+
+def _ttl_text(ttl: float | None) -> str | None:
+    if ttl is None:
+        return None
+    if ttl < 0:
+        return "never (the key has no expiry)"
+    return f"in {ttl:.0f} s" if ttl < 600 else f"in {duration(ttl)}"

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import redis
 
+from .agent_facts import FACTS_TTL_SECONDS, HostFacts, decode_host_facts
 from .datastore import DataStore
 from .keys import Keys
 from .lists import MALFORMED, as_bytes, as_text, decode_json
@@ -143,6 +144,29 @@ class AgentChannel:
             host = as_text(field)
             agents[host] = _registration(host, as_bytes(value))
         return now, agents
+
+    # -- facts (each agent writes its host's, every reader reads them all) ------------------------------
+    def publish_facts(self, host: str, raw: bytes, *, ttl_seconds: int = FACTS_TTL_SECONDS) -> None:
+        """This host's facts, in one round trip (HSET and EXPIRE in one MULTI): the hash outlives the last
+        agent that wrote by ``ttl_seconds`` only."""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hset(self.keys.agent_facts, host, raw)
+        pipe.expire(self.keys.agent_facts, ttl_seconds)
+        pipe.execute()
+
+    def withdraw_facts(self, host: str) -> None:
+        """An agent that stops takes its facts with it: what it no longer watches is no fact."""
+        self._client.hdel(self.keys.agent_facts, host)
+
+    def read_host_facts(self) -> tuple[float, list[HostFacts]]:
+        """Redis TIME and every host's last facts, fresh or not (the policy kills are history; a value that is
+        not what an agent writes is left out)."""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.time()
+        pipe.hgetall(self.keys.agent_facts)
+        (seconds, micros), raw = pipe.execute()
+        found = (decode_host_facts(as_bytes(value)) for value in cast("Mapping[Any, Any]", raw).values())
+        return float(seconds) + float(micros) / 1e6, [facts for facts in found if facts is not None]
 
     # -- what a signal left behind ---------------------------------------------------------------------
     def failure_marks(self, list_names: Sequence[str]) -> dict[str, int]:

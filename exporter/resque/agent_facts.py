@@ -10,11 +10,16 @@ in the API and in the metrics at once, without waiting for the heartbeat to expi
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FACTS_FRESH_SECONDS = 30.0
 """Facts older than this (by Redis TIME) are ignored: their agent stopped, and its silence is not a fact."""
+FACTS_TTL_SECONDS = 60
+"""The facts hash expires this long after the last agent wrote to it (every agent refreshes it each scan)."""
+MAX_KILLS = 20
+"""Policy kills kept per host and Resque: the most recent ones."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,34 @@ class HostFacts:
     kills: tuple[PolicyKill, ...] = ()  # the most recent policy kills on this host (bounded)
 
 
+@dataclass(frozen=True)
+class FactsRead:
+    """What a reader keeps of the facts hash: the fresh workers' facts, the hosts that sent them, and how many
+    values were not what an agent writes."""
+
+    workers: dict[str, WorkerFacts] = field(default_factory=dict)
+    hosts: frozenset[str] = frozenset()
+    malformed: int = 0
+
+
+def fresh_facts(values: Iterable[bytes], now: float) -> FactsRead:
+    """The facts observed within :data:`FACTS_FRESH_SECONDS` of ``now`` (Redis TIME), by worker id."""
+    workers: dict[str, WorkerFacts] = {}
+    hosts: set[str] = set()
+    malformed = 0
+    for raw in values:
+        facts = decode_host_facts(raw)
+        if facts is None:
+            malformed += 1
+            continue
+        if now - facts.observed_at > FACTS_FRESH_SECONDS:
+            continue
+        hosts.add(facts.host)
+        for worker in facts.workers:
+            workers[worker.worker_id] = worker
+    return FactsRead(workers, frozenset(hosts), malformed)
+
+
 def encode_host_facts(facts: HostFacts) -> bytes:
     """The wire form: compact JSON."""
     return json.dumps(asdict(facts), separators=(",", ":")).encode("utf-8")
@@ -87,15 +120,34 @@ def decode_host_facts(raw: bytes) -> HostFacts | None:
             observed_at=float(data["observed_at"]),
             agent_pid=int(data["agent_pid"]),
             workers=tuple(_worker(w) for w in data.get("workers", ())),
-            kills=tuple(PolicyKill(**k) for k in data.get("kills", ())),
+            kills=tuple(_kill(k) for k in data.get("kills", ())),
         )
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
+def _kill(data: dict[str, Any]) -> PolicyKill:
+    def text(value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    return PolicyKill(
+        worker_id=str(data["worker_id"]),
+        policy=str(data["policy"]),
+        action=str(data["action"]),
+        reason=str(data["reason"]),
+        at=float(data["at"]),
+        queue=text(data.get("queue")),
+        job_class=text(data.get("job_class")),
+        run_at=text(data.get("run_at")),
+    )
+
+
 def _worker(data: dict[str, Any]) -> WorkerFacts:
     def usage(value: Any) -> ProcessUsage | None:
-        return None if value is None else ProcessUsage(int(value["pid"]), int(value["rss_bytes"]), value["cpu_percent"])
+        if value is None:
+            return None
+        cpu = value["cpu_percent"]
+        return ProcessUsage(int(value["pid"]), int(value["rss_bytes"]), None if cpu is None else float(cpu))
 
     orphan = data.get("orphan")
     return WorkerFacts(

@@ -1,7 +1,7 @@
 """DataStore: the only code that reads Resque's data out of Redis.
 
 A snapshot costs three round trips whatever the number of queues and workers: a MULTI/EXEC reading
-the membership sets, counters, heartbeats, flags, INFO and Redis TIME; a MULTI/EXEC reading every
+the membership sets, counters, heartbeats, flags, the agents' facts, INFO and Redis TIME; a MULTI/EXEC reading every
 worker's current job (one MGET), every failure list's length and the next slice of the failure
 breakdown; then one pipeline, outside any MULTI, of read_queues.lua calls (every queue's length and
 head item, 256 queues a call), resque-scheduler's delayed jobs and a slice of the resque-retry SCAN,
@@ -24,8 +24,10 @@ from typing import Any
 
 import redis
 
+from .agent_facts import FactsRead, fresh_facts
 from .failure_scan import FailureScanner
 from .keys import FAILED_LIST, Keys
+from .lists import as_bytes
 from .mutations import RemediationMixin
 from .namespaces import NamespaceFinder
 from .plugins import DelayedJobCount, RetryCounterScan, add_scheduler_lock_reads
@@ -92,7 +94,7 @@ class DataStore(RemediationMixin):
         self._writer = WriterDetector(writer)
         self._namespaces = NamespaceFinder(namespace)  # where the Resques are, when this namespace holds none
         self._encoded = EncodedKeys(self.keys)
-        self._optional = {"INFO", "EVAL"}  # commands this Redis has not refused (yet)
+        self._optional = {"INFO", "EVAL", "PTTL"}  # commands this Redis has not refused (yet)
         self._full = False  # the last read found Redis at maxmemory (it refused MULTI)
         # Overlapping scrapes of one Resque (two Prometheus servers, a read that overran its timeout)
         # would interleave the incremental trackers' state; reads of one Resque take turns instead.
@@ -105,7 +107,7 @@ class DataStore(RemediationMixin):
     def read_snapshot(self) -> Snapshot:
         """One consistent read; raises redis.RedisError only when Redis itself cannot be read.
 
-        INFO and EVAL are optional: a Redis that refuses them (renamed, ACL-denied, a Redis stand-in)
+        INFO, EVAL and PTTL are optional: a Redis that refuses them (renamed, ACL-denied, a Redis stand-in)
         aborts the whole MULTI, so the refused command is switched off for good and the read retried
         once. Their metrics are then absent instead of the whole Resque being down.
 
@@ -156,11 +158,12 @@ class DataStore(RemediationMixin):
         first.llen(k.failed)
         first.hgetall(k.heartbeats)
         first.get(k.pause_all_workers)
+        first.hgetall(k.agent_facts)
         if "INFO" in self._optional:
             first.info()
         else:
             first.echo("")  # keeps the reply positions fixed
-        lock_count = add_scheduler_lock_reads(first, k)
+        lock_count = add_scheduler_lock_reads(first, k, with_ttl="PTTL" in self._optional)
         (
             time_reply,
             queues_reply,
@@ -171,6 +174,7 @@ class DataStore(RemediationMixin):
             failed_len,
             beats_reply,
             pause_reply,
+            facts_reply,
             info_reply,
             *lock_replies,
         ) = _execute(first)
@@ -236,6 +240,7 @@ class DataStore(RemediationMixin):
         heartbeats.update(ping_beats(worker_ids, worker_reply[len(worker_ids) :], malformed, marks))
         failed_lists = failed_list_lengths(failed_list_names, failed_len, list_replies, malformed)
         processed_count, failed_count = stat_counter(processed, malformed), stat_counter(failed, malformed)
+        facts = self._facts(facts_reply, redis_time, malformed)
         # No queues, workers, stats or failures: the wrong namespace or database? Only then a bounded SCAN.
         stats = (processed, failed, failed_len)
         if not (queue_set or worker_ids or failed_list_names) and stats == (None, None, 0):
@@ -268,6 +273,8 @@ class DataStore(RemediationMixin):
             delayed_queues=delayed_queues,
             writer=self._writer.current(marks, resque_beats),
             empty=empty,
+            agent_facts=facts.workers,
+            agent_hosts=facts.hosts,
         )
 
     def _fetch_chunk(self, key: str, start: int, stop: int) -> Any:
@@ -349,6 +356,15 @@ class DataStore(RemediationMixin):
         record = decode_worker_record(raw, self._tz, bad)
         worker = Worker(worker_id, host, pid, queues, not record.paused, record.job, record.paused)
         return raw, worker, bad, id_marks | record.marks
+
+    def _facts(self, reply: Any, redis_time: float, malformed: Counter[str]) -> FactsRead:
+        """The agents' fresh facts; a value no agent would write (or a key of another type) is counted."""
+        if isinstance(reply, Exception):
+            malformed["agent_facts"] += 1
+            return FactsRead()
+        read = fresh_facts((as_bytes(value) for value in reply.values()), redis_time)
+        malformed["agent_facts"] += read.malformed
+        return read
 
     def _heartbeats(self, reply: Any, malformed: Counter[str]) -> dict[str, float | None]:
         if isinstance(reply, Exception):

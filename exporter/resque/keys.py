@@ -124,6 +124,11 @@ class Keys:
         """HASH host -> the agent's registration (JSON with its last heartbeat)."""
         return self.key(f"{AGENT_PREFIX}agents")
 
+    @property
+    def agent_facts(self) -> str:
+        """HASH host -> what that host's agent last saw (HostFacts, JSON); expires when no agent writes."""
+        return self.key(f"{AGENT_PREFIX}facts")
+
     def agent_requests(self, host: str) -> str:
         """LIST of signed requests for the agent on ``host`` (it pops them); expires when no agent reads."""
         return self.key(f"{AGENT_PREFIX}requests:{host}")

@@ -42,13 +42,55 @@ class SchedulerState:
     overdue_jobs: int  # exact over the most overdue timestamps the budget covered (up to MAX_OVERDUE_TIMESTAMPS)
     oldest_overdue_at: float | None  # epoch the most overdue timestamp was due
     master_lock_held: bool
+    master_lock_holder: str | None = None  # `hostname:pid` of the resque-scheduler holding the lock
+    master_lock_ttl_seconds: float | None = None  # until it expires unless refreshed; -1: no expiry; None: unknown
 
 
-def add_scheduler_lock_reads(pipe: Any, keys: Keys) -> int:
-    """First round trip: EXISTS of each historical master-lock key. Returns the number of commands."""
+MASTER_LOCK_FORMS = 3  # Keys.scheduler_master_locks: the key forms of every resque-scheduler release
+
+
+@dataclass(frozen=True)
+class MasterLock:
+    held: bool
+    holder: str | None
+    ttl_seconds: float | None
+
+
+def add_scheduler_lock_reads(pipe: Any, keys: Keys, *, with_ttl: bool = True) -> int:
+    """First round trip: GET (and PTTL) of each historical master-lock key. Returns the number of commands.
+
+    PTTL is optional: a Redis user the least-privilege ACL of an older release allowed only GET reads the
+    holder without the time left (the caller switches it off when Redis refuses it).
+    """
+    assert len(keys.scheduler_master_locks) == MASTER_LOCK_FORMS
     for key in keys.scheduler_master_locks:
-        pipe.exists(key)
-    return len(keys.scheduler_master_locks)
+        pipe.get(key)
+        if with_ttl:
+            pipe.pttl(key)
+    return len(keys.scheduler_master_locks) * (2 if with_ttl else 1)
+
+
+def master_lock(replies: list[Any]) -> MasterLock:
+    """The lock from :func:`add_scheduler_lock_reads`' replies: the first key form that exists.
+
+    A key of another type (GET fails with WRONGTYPE) still counts as held, as EXISTS counted it.
+    """
+    step = 2 if len(replies) == 2 * MASTER_LOCK_FORMS else 1
+    for index in range(0, len(replies), step):
+        value = replies[index]
+        if value is None:
+            continue
+        ttl = replies[index + 1] if step == 2 else None
+        seconds = None
+        if isinstance(ttl, int) and ttl != -2:
+            seconds = -1.0 if ttl == -1 else ttl / 1000
+        holder = None if isinstance(value, Exception) else _text(value)
+        return MasterLock(True, holder, seconds)
+    return MasterLock(False, None, None)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 class DelayedJobCount:
@@ -80,6 +122,7 @@ class DelayedJobCount:
         if self._position >= timestamps:  # pass complete (an empty schedule completes at once)
             self._jobs, self._as_of = self._partial, redis_time
             self._position, self._partial = 0, 0
+        lock = master_lock(lock_replies)
         return SchedulerState(
             timestamps=timestamps,
             jobs=self._jobs,
@@ -87,9 +130,9 @@ class DelayedJobCount:
             overdue_timestamps=overdue,
             overdue_jobs=overdue_jobs,
             oldest_overdue_at=float(oldest) if oldest >= 0 else None,
-            master_lock_held=any(
-                reply is not None and not isinstance(reply, Exception) and int(reply) > 0 for reply in lock_replies
-            ),
+            master_lock_held=lock.held,
+            master_lock_holder=lock.holder,
+            master_lock_ttl_seconds=lock.ttl_seconds,
         )
 
 

@@ -33,6 +33,7 @@ MALFORMED_KINDS = (
     "failed_entry",  # a failure list entry is not a Resque failure object
     "scheduler",  # resque-scheduler's keys are not of the types it writes
     "ping",  # a node-resque `worker:ping:<host>:<pid>` value is not `{"time":<epoch>}`
+    "agent_facts",  # a host's value in the agents' facts hash is not what resque-agent writes
 )
 
 
@@ -103,6 +104,7 @@ class Snapshot:
     empty: EmptyNamespace | None = None  # set when the namespace holds no Resque data at all (namespaces.py)
     # What the agents on the worker hosts last saw (fresh facts only): worker id -> its processes.
     agent_facts: Mapping[str, WorkerFacts] = field(default_factory=dict)
+    agent_hosts: frozenset[str] = frozenset()  # hosts whose agent published fresh facts for this Resque
 
 
 @dataclass(frozen=True)

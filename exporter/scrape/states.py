@@ -1,7 +1,8 @@
 """Each Resque's last known state (up, or down and why), kept across scrapes and config reloads.
 
 Two uses: a down Redis is logged when its state changes (and then every REMIND_SECONDS while it stays
-down), not at every scrape; and the landing page shows every Resque's state and reason.
+down, the :class:`OutageLog` every program shares), not at every scrape; and the landing page shows every
+Resque's state and reason.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..logs import REMIND_SECONDS, OutageLog
 from ..resque.namespaces import EmptyNamespace
 
 log = logging.getLogger(__name__)
 
-# While a Resque stays down, say so again this often (a log line per scrape would drown the rest).
-REMIND_SECONDS = 600.0
+__all__ = ["REMIND_SECONDS", "ResqueState", "ResqueStates", "empty_message"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ResqueStates:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._states: dict[str, ResqueState] = {}
+        self._outages = OutageLog(clock=clock)
         self._lock = threading.Lock()
 
     def snapshot(self) -> Mapping[str, ResqueState]:
@@ -45,6 +47,7 @@ class ResqueStates:
             return dict(self._states)
 
     def record_up(self, name: str, description: str = "", empty: EmptyNamespace | None = None) -> None:
+        self._outages.up(name)
         now = self._clock()
         with self._lock:
             previous = self._states.get(name)
@@ -65,25 +68,23 @@ class ResqueStates:
             log.info("Resque data found under the namespace", extra={"resque": name, "redis": description})
 
     def record_down(self, name: str, description: str, reason: str, message: str) -> None:
+        verdict, since = self._outages.down(name, reason)
         now = self._clock()
         with self._lock:
             previous = self._states.get(name)
-            if previous is None or previous.up or previous.reason != reason:
-                changed, due, since = True, True, now
-            else:
-                changed, due, since = False, now - previous.logged_at >= REMIND_SECONDS, previous.since
-            logged_at = now if due or previous is None else previous.logged_at
+            logged_at = now if verdict != "quiet" or previous is None else previous.logged_at
             self._states[name] = ResqueState(False, reason, message, since, logged_at)
         fields = {"resque": name, "redis": description, "reason": reason, "error": message}
-        if changed:
+        if verdict == "new":
             log.warning("Resque cannot be read", extra=fields)
-        elif due:
+        elif verdict == "remind":
             log.warning("Resque still cannot be read", extra={**fields, "down_seconds": round(now - since)})
         else:
             log.debug("Resque cannot be read", extra=fields)
 
     def forget_except(self, names: set[str]) -> None:
         """Drop Resques a reload removed."""
+        self._outages.forget_except(names)
         with self._lock:
             for name in set(self._states) - names:
                 del self._states[name]

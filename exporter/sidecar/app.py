@@ -9,7 +9,7 @@ can neither send the token nor post a form (CSRF). ``/metrics``, ``/-/healthy`` 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -17,7 +17,6 @@ from fastapi import FastAPI, Request, Response
 from .. import __version__
 from ..actions import RemediationService, TokenStore
 from ..actions.agent_actions import AgentActions
-from ..config.thresholds import Thresholds
 from ..pages.data import PagesData
 from .errors import EXCEPTION_HANDLERS, error_response
 from .presence import AgentPresenceCollector
@@ -26,14 +25,8 @@ from .routes import agents, attention, failed, meta, queues, resques, workers
 API = "/api/v1/resques"
 
 
-def create_sidecar_app(
-    service: RemediationService,
-    tokens: TokenStore,
-    agent: AgentActions | None = None,
-    thresholds: Mapping[str, Thresholds] | None = None,
-) -> FastAPI:
+def create_sidecar_app(service: RemediationService, tokens: TokenStore, agent: AgentActions | None = None) -> FastAPI:
     """The sidecar app for ``service``'s Resques, accepting ``tokens``; with ``agent``, also the live-worker API.
-    ``thresholds`` (the built-in ones by default) judge the stuck jobs its agent-presence series count.
 
     Without agent actions (no signing key) the agent routes are absent rather than refusing: a client reads
     from the document what this sidecar can do.
@@ -48,15 +41,14 @@ def create_sidecar_app(
     )
     app.state.service, app.state.tokens, app.state.agent = service, tokens, agent
     # The attention route's reads when no pages are mounted (mount_pages' own data layer wins when they are).
-    app.state.readings = PagesData(service, thresholds or {})
+    app.state.readings = PagesData(service, {name: service.thresholds(name) for name in service.names})
     app.middleware("http")(json_posts_only)
     app.include_router(meta.router)
     for resource in (resques, failed, queues, workers, attention):
         app.include_router(resource.router, prefix=API)
     if agent is not None:
         app.include_router(agents.router, prefix=API)
-        limits = dict(thresholds or {})
-        service.audit.registry.register(AgentPresenceCollector(agent, lambda name: limits.get(name) or Thresholds()))
+        service.audit.registry.register(AgentPresenceCollector(agent, service.thresholds))
     resque_names_in_schema(app, service.names)
     return app
 

@@ -10,10 +10,8 @@ from fastapi import FastAPI
 
 from ..actions import Audit, RemediationService, ResqueHandle, TokenStore, handles_from_config
 from ..actions.agent_actions import AgentActions
-from ..actions.service import DEFAULT_STUCK_AFTER_SECONDS
 from ..config import ExporterConfig
 from ..config.pages import PageSettings
-from ..config.thresholds import Thresholds
 from ..pages import mount_pages
 from ..pages.data import PagesData
 from .app import create_sidecar_app
@@ -41,7 +39,6 @@ def build_sidecar(
     *,
     agent_key: bytes | None = None,
     agent: AgentActions | None = None,
-    thresholds: Mapping[str, Thresholds] | None = None,
     page_settings: Mapping[str, PageSettings] | None = None,
     external_url: str | None = None,
     session_key: bytes | None = None,
@@ -50,16 +47,16 @@ def build_sidecar(
     """API + agent routes + pages over `service`, accepting `tokens`.
 
     `agent` (or one made from `agent_key`; None: live workers are refused with the manual command)
-    signals workers through their hosts' resque-agents. `thresholds` default to the built-in ones.
+    signals workers through their hosts' resque-agents. The pages judge by the service's thresholds, as the
+    API does (one path: the config's `thresholds:`, the alerts' own).
     """
     agent = agent if agent is not None else AgentActions(service, agent_key)
-    thresholds = thresholds if thresholds is not None else {name: Thresholds() for name in service.names}
-    app = create_sidecar_app(service, tokens, agent, thresholds)
+    app = create_sidecar_app(service, tokens, agent)
     pages = mount_pages(
         app,
         service,
         tokens,
-        thresholds,
+        {name: service.thresholds(name) for name in service.names},
         page_settings,
         external_url=external_url,
         session_key=session_key,
@@ -75,16 +72,15 @@ def build_sidecar_from_config(
     *,
     agent_key: bytes | None = None,
     external_url: str | None = None,
-    stuck_after_seconds: float = DEFAULT_STUCK_AFTER_SECONDS,
 ) -> Sidecar:
     """The sidecar of every configured Resque (nothing connects until the first request)."""
     handles = handles_from_config(config)
-    service = RemediationService(handles, Audit(handles), stuck_after_seconds=stuck_after_seconds)
+    thresholds = {name: config.thresholds_for(name) for name in handles}
+    service = RemediationService(handles, Audit(handles), thresholds=thresholds)
     sidecar = build_sidecar(
         service,
         tokens,
         agent_key=agent_key,
-        thresholds={name: config.thresholds_for(name) for name in handles},
         page_settings={name: config.resques[name].pages for name in handles},
         external_url=external_url,
     )

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
 from resque_exporter.config.pages import DEFAULT_RUNBOOK_URL, PageSettings
-from resque_exporter.config.thresholds import Thresholds
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
 from resque_exporter.sidecar.build import build_sidecar
@@ -28,9 +27,7 @@ def sidecar(runbook_url: str | None = None) -> TestClient:
     handles = {"main": ResqueHandle("main", DataStore(client))}
     service = RemediationService(handles, Audit(handles))
     settings = {"main": PageSettings(runbook_url=runbook_url)} if runbook_url else None
-    built = build_sidecar(
-        service, TokenStore([("viewer", "read-only", TOKEN)]), thresholds={"main": Thresholds()}, page_settings=settings
-    )
+    built = build_sidecar(service, TokenStore([("viewer", "read-only", TOKEN)]), page_settings=settings)
     return TestClient(built.app)
 
 

@@ -115,3 +115,13 @@ def test_term_kills_the_job_records_it_and_unregisters(worker: Running, redis_cl
     assert [e["exception"] for e in failures(redis_client)] == ["Resque::DirtyExit"]
     assert forked.child_pid is not None and not psutil.pid_exists(forked.child_pid)
     assert redis_client.smembers("resque:workers") == set()
+
+
+def test_a_memory_hog_job_holds_its_megabytes_in_the_child(worker: Running, redis_client: redis.Redis) -> None:
+    wait_for("the Waiting title", state_is(worker.pid, "waiting"))
+    ResqueWriter(redis_client, "resque").enqueue("media", "MemoryHogJob", [120, 60])
+    forked = wait_for("the Forked title", state_is(worker.pid, "forked"))
+    assert forked.child_pid is not None
+    child = forked.child_pid
+    wait_for("the child to hold 120 MB", lambda: psutil.Process(child).memory_info().rss > 110 * 2**20)
+    assert psutil.Process(worker.pid).memory_info().rss < 100 * 2**20, "the parent holds none of it"

@@ -65,9 +65,9 @@ def test_a_click_kills_the_stuck_job_and_the_worker_goes_on(
         page = browser.new_page()
         login(page, stack, OPERATOR_TOKEN)
         page.goto(f"{stack}/workers?resque=main")
-        row = page.locator("li.worker", has_text=worker.worker_id)
+        row = page.locator(f"tr.worker[data-worker='{worker.worker_id}']")
         assert row.get_by_role("button", name="Kill job").count() == 1
-        far_row = page.locator("li.worker", has_text=far)
+        far_row = page.locator(f"tr.worker[data-worker='{far}']")
         assert far_row.get_by_role("button", name="Kill job").count() == 0
         assert "No resque-agent can act on far-away-host" in far_row.inner_text()
 

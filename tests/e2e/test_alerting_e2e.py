@@ -191,7 +191,9 @@ def test_alerts_flow_from_exporter_to_receivers(
         # -------------------------------------------------------------- warning: threshold join -> chat (Slack)
         (slack,) = slack_messages("ResqueQueueBacklogHigh")[:1]
         (attachment,) = slack["attachments"]
-        assert attachment["title"] == "[FIRING:1] A Resque queue has more jobs waiting than its threshold."
+        assert attachment["title"] == (
+            "[FIRING:1] Resque main queue reports: A Resque queue has more jobs waiting than its threshold."
+        )
         assert "*ResqueQueueBacklogHigh* · resque `main` · queue `reports` · warning" in attachment["text"]
         assert (
             f"Queue reports of Resque main ({instance}) has 5 jobs waiting; its threshold is 2." in attachment["text"]

@@ -179,4 +179,4 @@ def run_stack(tmp_path: Path, exporter_port: int) -> None:
     )
     assert len(rules) == shipped, "Prometheus loaded every shipped rule group through the compose config"
     (subject,) = {s for s in subjects if "ResqueDeadWorkers" in s}
-    assert subject == "[FIRING:1] ResqueDeadWorkers demo (warning)", "the shipped e-mail subject template"
+    assert subject == "[FIRING:1] ResqueDeadWorkers: Resque demo (warning)", "the shipped e-mail subject template"

@@ -80,7 +80,10 @@ def loopback(config_file: Path, tmp: Path, base: int) -> dict[str, Any]:
     (address,) = [r for r in sharded["relabel_configs"] if r.get("target_label") == "__address__"]
     assert address["replacement"] == "resque-exporter-$1.resque-exporter:9447"
     address["replacement"] = f"127.0.0.1:{base // 10}$1"
-    assert set(jobs) == {"resque"}, "no job scrapes the replicas' /metrics (it reads every Resque)"
+    assert set(jobs) == {"resque", "resque-sidecar", "resque-agent"}
+    for other in ("resque-sidecar", "resque-agent"):
+        assert ":9447" not in str(jobs[other]), "no job scrapes the replicas' /metrics (it reads every Resque)"
+    config["scrape_configs"] = [sharded]  # no sidecar nor worker hosts (agents) here
     return config
 
 

@@ -62,9 +62,10 @@ def test_annotated_pods_are_scraped_with_the_rules_job_name(
     (tmp_path / "pods.yml").write_text(yaml.safe_dump([exporter_pod, unannotated]))
 
     config = yaml.safe_load(SCRAPE_CONFIG.read_text())
-    for job in config["scrape_configs"]:
-        assert job.pop("kubernetes_sd_configs")[0]["role"] == "pod"
-        job["file_sd_configs"] = [{"files": [str(tmp_path / "pods.yml")]}]
+    (pods_job,) = [job for job in config["scrape_configs"] if "kubernetes_sd_configs" in job]
+    assert pods_job.pop("kubernetes_sd_configs")[0]["role"] == "pod"
+    pods_job["file_sd_configs"] = [{"files": [str(tmp_path / "pods.yml")]}]
+    config["scrape_configs"] = [pods_job]  # the other job lists worker hosts outside the cluster: none here
     config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s"}
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
 

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 
 from resque_exporter.actions import Audit, RemediationService, ResqueHandle, TokenStore
-from resque_exporter.config.thresholds import Thresholds
 from resque_exporter.logs import record_fields
 from resque_exporter.resque.datastore import DataStore
 from resque_exporter.resque.writer import ResqueWriter
@@ -37,7 +36,6 @@ def app_for(
     built = build_sidecar(
         service,
         tokens,
-        thresholds={"main": Thresholds()},
         external_url=external_url,
         session_key=key,
         agent_available=agent,
@@ -161,5 +159,5 @@ def test_read_only_post_is_refused_by_the_service_and_audited() -> None:
 def test_the_workers_page_keeps_a_place_for_agent_buttons() -> None:
     agent, _ = app_for(agent=True)
     login(agent, OPERATOR)
-    page = agent.get("/workers?resque=main")
+    page = agent.get("/workers?resque=main&host=vm")  # one host: its idle workers are listed one by one
     assert page.status_code == 200 and 'data-worker-actions="vm:10:mail"' in page.text

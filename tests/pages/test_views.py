@@ -7,12 +7,11 @@ from resque_exporter.pages.attention import attention_context, resque_items
 from resque_exporter.pages.common import moment, page_url, relative
 from resque_exporter.pages.data import Down, FailureRatio, ResqueReading
 from resque_exporter.pages.failures import Filters, entry_row, failures_context, mask
-from resque_exporter.pages.resources import scheduler_context, shown_state, workers_context
+from resque_exporter.pages.resources import scheduler_context
 from resque_exporter.resque.failure_groups import FailureGroup, FailureGroupsView
 from resque_exporter.resque.failures import FailedEntry
 from resque_exporter.resque.plugins import SchedulerState
 from resque_exporter.resque.snapshot import QueueHead, RedisInfo, RunningJob, Snapshot, Worker
-from resque_exporter.resque.worker_admin import WorkerJob, WorkerStatus, WorkersView
 
 NOW = 1_800_000_000.0
 
@@ -145,49 +144,6 @@ def test_masking_replaces_sensitive_keys_at_any_depth() -> None:
     ]
     entry = FailedEntry("a" * 32, "failed", 0, b"{}", False, payload={"class": "X", "args": [{"token": "secret"}]})
     assert "secret" not in entry_row(entry, NOW).args
-
-
-def worker_status(state: str, **changes: object) -> WorkerStatus:
-    base: dict[str, object] = {
-        "id": "h1:42:mail", "host": "h1", "pid": "42", "queues": ("mail",), "registered": True, "state": state,
-        "heartbeat": "x", "heartbeat_age_seconds": 3.0, "started": None, "job": None, "running_seconds": None,
-        "job_raw": b"", "job_malformed": False,
-    }  # fmt: skip
-    base.update(changes)
-    return WorkerStatus(**base)  # type: ignore[arg-type]
-
-
-def test_workers_show_the_kill_command_for_live_jobs_and_unregister_only_for_dead() -> None:
-    job = WorkerJob("mail", "MailJob", "MailJob", "t", NOW - 4000, {"class": "MailJob", "args": [{"password": "p"}]})
-    view = WorkersView(NOW, (
-        worker_status("working", job=job, running_seconds=4000.0),
-        worker_status("dead", id="h2:7:mail", host="h2", pid="7", heartbeat_age_seconds=900.0),
-    ))  # fmt: skip
-    context = workers_context("main", view, Thresholds())
-    rows = {row.worker.id: row for host in context.hosts for row in host.workers}
-    stuck, dead = rows["h1:42:mail"], rows["h2:7:mail"]
-    assert (stuck.state, stuck.kill_command, stuck.may_unregister) == ("stuck", "kill -USR1 42", False)
-    assert stuck.args is not None and "p" not in stuck.args.replace("password", "")
-    assert (dead.state, dead.kill_command, dead.may_unregister) == ("dead", None, True)
-    assert context.agent_available is False
-    assert workers_context("main", view, Thresholds(), agent_available=True).agent_available is True
-    assert [h.host for h in workers_context("main", view, Thresholds(), host="h2").hosts] == ["h2"]
-
-
-def test_a_worker_that_never_beat_is_shown_as_such() -> None:
-    assert (
-        shown_state(worker_status("idle", heartbeat=None, heartbeat_age_seconds=None), Thresholds()) == "no heartbeat"
-    )
-    assert shown_state(worker_status("idle"), Thresholds()) == "idle"
-
-
-def test_a_jesque_paused_worker_is_shown_paused_and_may_not_be_unregistered() -> None:
-    paused = worker_status("paused", job_raw=b'{"queue":null,"payload":null,"paused":true}')
-    assert shown_state(paused, Thresholds()) == "paused"
-    (row,) = [
-        row for host in workers_context("main", WorkersView(NOW, (paused,)), Thresholds()).hosts for row in host.workers
-    ]
-    assert (row.state, row.may_unregister) == ("paused", False)
 
 
 def test_scheduler_context() -> None:

@@ -70,7 +70,7 @@ def test_other_errors_still_propagate(redis_client: redis.Redis, redis_server: R
 # The ACL docs/configuration.md gives for the exporter's Redis user (namespace `resque`); keep the two in sync.
 README_ACL = (
     "on >exporter-password ~resque:* ~resque_scheduler_master_lock "
-    "-@all +multi +exec +time +echo +smembers +get +mget +llen +lindex +lrange +hgetall +exists +info "
+    "-@all +multi +exec +time +echo +smembers +get +mget +llen +lindex +lrange +hgetall +exists +pttl +info "
     "+eval +zcard +zrange +zcount +zrangebyscore +scan +client|setname"
 )
 

@@ -65,7 +65,7 @@ resques:
         encoding="utf-8",
     )
     handles = handles_from_config(load_config(config))
-    service = RemediationService(handles, Audit(handles), stuck_after_seconds=3600)
+    service = RemediationService(handles, Audit(handles))
     tokens = TokenStore([("alice", "operator", OPERATOR), ("grafana", "read-only", READER)])
     with TestClient(create_sidecar_app(service, tokens)) as http:
         yield Sidecar(http, redis_client, multi, service)

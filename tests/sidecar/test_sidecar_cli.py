@@ -11,6 +11,7 @@ import httpx
 import pytest
 import redis
 
+from resque_exporter.resque.writer import ResqueWriter
 from resque_exporter.sidecar_cli import build_parser
 
 from support.fixtures import load_dump, seed_dump
@@ -25,7 +26,8 @@ TOKEN = "cli-operator-token-0123456789abcdef"
 @pytest.fixture
 def files(tmp_path: Path, redis_url: str) -> tuple[Path, Path]:
     config = tmp_path / "config.yml"
-    config.write_text(f"resques:\n  main: {{redis_url: '{redis_url}'}}\n", encoding="utf-8")
+    mail = "{mail: {running_job_age_seconds: 120}}"
+    config.write_text(f"resques:\n  main: {{redis_url: '{redis_url}', queue_thresholds: {mail}}}\n", encoding="utf-8")
     (tmp_path / "alice.token").write_text(TOKEN + "\n", encoding="utf-8")
     tokens = tmp_path / "tokens.yml"
     tokens.write_text("tokens:\n  - {name: alice, role: operator, token_file: alice.token}\n", encoding="utf-8")
@@ -43,7 +45,7 @@ def sidecar(files: tuple[Path, Path]) -> Iterator[tuple[str, Running]]:
 def test_defaults_listen_on_loopback_only() -> None:
     args = build_parser().parse_args(["--config.file", "c.yml", "--auth.tokens-file", "t.yml"])
     assert args.listen_address == "127.0.0.1:9448"
-    assert args.stuck_after == 3600.0
+    assert args.stuck_after is None  # deprecated: set, it is only warned about
 
 
 def test_serves_the_api_and_audits_actions(sidecar: tuple[str, Running], redis_client: redis.Redis) -> None:
@@ -59,13 +61,20 @@ def test_serves_the_api_and_audits_actions(sidecar: tuple[str, Running], redis_c
         timeout=5,
     )
     assert response.status_code == 200, response.text
-    assert (
-        httpx.get(f"{base}/api/v1/resques/main/workers", headers=headers, timeout=5).json()["stuck_after_seconds"] == 60
-    )
+    writer = ResqueWriter(redis_client)
+    writer.enqueue("mail", "MailJob", [1])
+    worker = writer.register_worker(7, ["mail"], host="web-1")
+    writer.start_job(worker, run_at=writer.server_time() - 90)  # over the flag's 60 s, within mail's 120 s
+    workers = httpx.get(f"{base}/api/v1/resques/main/workers", headers=headers, timeout=5).json()
+    assert "stuck_after_seconds" not in workers
+    [listed] = [w for w in workers["workers"] if w["id"] == worker]
+    assert (listed["state"], listed["stuck_after_seconds"]) == ("working", 120)  # the config's, not the flag's
     assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"] == "resque-sidecar"
     proc.stop()
     output = proc.output()
     records = parse_log(output)  # every line, uvicorn's included, is logfmt
+    ignored = [r for r in records if "--worker.stuck-after" in r.get("msg", "")]
+    assert len(ignored) == 1 and ignored[0]["level"] == "warn" and "running_job_age_seconds" in ignored[0]["msg"]
     audit = [record for record in records if record["logger"] == "resque_exporter.audit"]
     assert len(audit) == 1
     record = audit[0]

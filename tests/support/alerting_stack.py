@@ -256,8 +256,8 @@ def render_multi_target(tmp: Path, exporter_port: int, am_port: int, resques: li
     config["rule_files"] = [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))]
     config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{am_port}"]}]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"resque", "resque-exporter", "resque-agent"}, "the shipped multi-target file changed shape"
-    config["scrape_configs"] = [jobs["resque"], jobs["resque-exporter"]]  # no worker hosts (agents) here
+    assert set(jobs) == {"resque", "resque-exporter", "resque-sidecar", "resque-agent"}, "the shipped file changed"
+    config["scrape_configs"] = [jobs["resque"], jobs["resque-exporter"]]  # no sidecar nor worker hosts (agents) here
     jobs["resque"]["static_configs"] = [{"targets": resques}]
     (address,) = [r for r in jobs["resque"]["relabel_configs"] if r.get("target_label") == "__address__"]
     address["replacement"] = f"127.0.0.1:{exporter_port}"

@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 from resque_exporter.config.settings import ExporterConfig
 from resque_exporter.metrics.families import Reading, exporter_families, resque_families
 from resque_exporter.metrics.reload import reload_families
+from resque_exporter.resque.agent_facts import ProcessUsage, WorkerFacts
 from resque_exporter.resque.failure_scan import FailureBreakdown
 from resque_exporter.resque.plugins import RetryCount, SchedulerState
 from resque_exporter.resque.snapshot import DelayedQueue, QueueHead, RedisInfo, RunningJob, Snapshot, Worker
@@ -79,13 +80,32 @@ def sample_snapshot() -> Snapshot:
         ),
         delayed_queues={"reminders": DelayedQueue(jobs=4, due=1)},
         writer=WriterInfo("resque", "detected", "resque: workers:heartbeat entries"),
+        agent_facts={  # what the agents on vm and web.1 measured
+            "vm:1:slow": _facts("vm:1:slow", ProcessUsage(1, 80_000_000, 0.5), None),
+            "web.1:3:*": _facts("web.1:3:*", ProcessUsage(3, 90_000_000, 0.0), ProcessUsage(33, 120_000_000, 99.0)),
+            "web.1:4:mail*": _facts(
+                "web.1:4:mail*", ProcessUsage(4, 90_000_000, 0.0), ProcessUsage(44, 310_000_000, None)
+            ),
+        },
+        agent_hosts=frozenset({"vm", "web.1"}),
     )
+
+
+def _facts(worker_id: str, worker: ProcessUsage, child: ProcessUsage | None) -> WorkerFacts:
+    return WorkerFacts(worker_id, NOW - 2, False, None, worker, child)
 
 
 def sample_snapshot_with_dead_runner() -> Snapshot:
     """The sample, with the worker running SlowJob dead (its heartbeat expired mid-job)."""
     snap = sample_snapshot()
     return replace(snap, heartbeats={**snap.heartbeats, "vm:1:slow": NOW - 3600})
+
+
+def sample_snapshot_with_gone_runner() -> Snapshot:
+    """The sample, with the agent on vm having seen the process of the worker running SlowJob gone."""
+    snap = sample_snapshot()
+    gone = WorkerFacts("vm:1:slow", NOW - 2, True, NOW - 7, None, None)
+    return replace(snap, agent_facts={**snap.agent_facts, "vm:1:slow": gone})
 
 
 class _Fixed(Collector):

@@ -32,7 +32,7 @@ def failures(
     """Every filter is in the query string, so a group (or an alert's link to it) is a bookmark."""
     filters = Filters(state.known(resque), list_name or None, queue or None, job_class or None, exception or None)
     read = state.data.failures(filters, before)
-    view = failures_context(filters, read.views, read.samples, read.detail, state.data.settings)
+    view = failures_context(filters, read.views, read.samples, read.detail, state.data.settings, read.notes)
     return state.renderer.render(
         "failures.html",
         page=state.frame(session, "failures", filters.resque),

@@ -1,35 +1,45 @@
-"""The workers page (by host, stuck and dead first), unregistering a dead worker, and the agent's actions
-on a live one (kill job, stop, pause, resume) through the same code path as the API's."""
+"""The workers page (stuck, dead and fat first, filtered by worker, host, queue or state), unregistering a
+dead worker, and the agent's actions on a live one (kill job, stop, pause, resume) through the same code
+path as the API's."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from ...actions import ActionError, Invalid, Refused
+from ...conditions.verdict import SHOWN_STATES
 from ...resque.agent_protocol import AGENT_ACTIONS, SeenJob
 from ..agent import outcome_lines
 from ..deps import Opened, Posted, PostedForm, State, opened
 from ..outcomes import unregister_lines
-from ..resources import workers_context
 from ..state import REFRESH_SECONDS
+from ..workers import WorkerFilters, workers_context
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/workers")
 def workers(
-    state: State, at: Annotated[Opened, Depends(opened("workers"))], host: str | None = None, worker: str | None = None
+    state: State,
+    at: Annotated[Opened, Depends(opened("workers"))],
+    host: str | None = None,
+    worker: str | None = None,
+    queue: str | None = None,
+    state_: Annotated[str | None, Query(alias="state")] = None,
 ) -> Response:
     try:  # the API's read of the workers
         listing = state.service.list_workers(at.resque)
+        prune_interval = state.service.handle(at.resque).prune_interval_seconds
     except ActionError as exc:
         return state.down(at.page, exc.http_status, exc.message)
+    filters = WorkerFilters(worker or None, host or None, queue or None, state_ if state_ in SHOWN_STATES else None)
     view = workers_context(
-        at.resque, listing, state.data.thresholds(at.resque), host=host, worker=worker,
-        agent_available=state.agent_available, masked_keys=state.data.page_settings(at.resque).masked_arg_keys,
+        at.resque, listing, state.data.thresholds(at.resque), prune_interval_seconds=prune_interval,
+        filters=filters, agent_available=state.agent_available,
+        masked_keys=state.data.page_settings(at.resque).masked_arg_keys,
     )  # fmt: skip
     agent = state.acting_agent
     agent_hosts = agent.covered_hosts(at.resque) if agent is not None else set()

@@ -1,7 +1,9 @@
 -- Unregister one worker the way Resque's Worker#unregister_worker does (layout doc §3.5), in one
 -- atomic step that first re-checks what the caller decided on:
---   * unless forced, the heartbeat is still the one read and still expired against Redis TIME
---     (a worker that beat in between is alive: answer 'alive' and change nothing);
+--   * unless forced, the heartbeat is still the one read and, when the caller went by the heartbeat,
+--     still expired against Redis TIME (a worker that beat in between is alive: answer 'alive' and
+--     change nothing); when the agent on the worker's host saw its process gone, only unchanged (a
+--     gone process cannot beat; a worker registered again under the same id has beaten);
 --   * `worker:<id>` still holds the job read (or still none), so the failure recorded is the job
 --     the worker was really running.
 -- Then the in-flight job (if any) becomes a failure entry WITHOUT touching stat:failed and without
@@ -9,13 +11,19 @@
 --
 -- KEYS: 1 workers, 2 worker:<id>, 3 worker:<id>:started, 4 workers:heartbeat,
 --       5 stat:processed:<id>, 6 stat:failed:<id>, 7 the failure list, 8 failed_queues
--- ARGV: 1 worker id, 2 "1" to check the heartbeat, 3 heartbeat value read, 4 its epoch seconds,
+-- ARGV: 1 worker id, 2 "1" to check the heartbeat is unchanged and expired, "2" only unchanged, "0" not
+--       at all (forced), 3 heartbeat value read ("" = none), 4 its epoch seconds,
 --       5 prune interval seconds, 6 worker:<id> value read ("" = idle), 7 failure entry ("" = none),
 --       8 failure list name to add to failed_queues ("" = default backend, no SADD)
 -- Returns 'ok', 'alive' or 'changed'.
 local id = ARGV[1]
 
-if ARGV[2] == '1' then
+if ARGV[2] == '2' then
+  local beat = redis.call('HGET', KEYS[4], id)
+  if (beat or '') ~= ARGV[3] then
+    return 'changed'
+  end
+elseif ARGV[2] == '1' then
   local beat = redis.call('HGET', KEYS[4], id)
   if beat ~= ARGV[3] then
     return 'changed'
