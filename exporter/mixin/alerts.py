@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..conditions.catalog import CONDITIONS
 from ..conditions.model import Condition, Scope, Severity
+from ..conditions.promql import resques_on_server
 from .config import MixinConfig
 
 OVERVIEW = "resque-overview"
@@ -58,7 +59,8 @@ def alerts(config: MixinConfig) -> list[Alert]:
 
 
 def links(alert: Alert, config: MixinConfig) -> dict[str, str]:
-    """runbook_url, dashboard_url and (where a page can fix it) action_url, from the alert's labels."""
+    """runbook_url, dashboard_url, (where a page can fix it) action_url and (for a Redis server) the Resques
+    on it, from the alert's labels."""
     grafana = config.grafana_url.rstrip("/")
     everywhere = "var-job=$__all&var-instance=$__all"
     if alert.scope == "exporter":
@@ -88,6 +90,8 @@ def links(alert: Alert, config: MixinConfig) -> dict[str, str]:
         if alert.scope in ("queue", "class"):
             dashboard += "&var-queue={{ $labels.queue | urlquery }}"
     result = {"runbook_url": config.runbook(alert.name), "dashboard_url": dashboard}
+    if alert.scope == "server":  # the Resques on that Redis, for notification subjects (space-separated)
+        result["resques"] = resques_on_server()
     fix = alert.condition.fix
     if fix is not None:
         action = f"{config.sidecar_url.rstrip('/')}{fix.page}?resque={{{{ $labels.resque | urlquery }}}}"

@@ -42,6 +42,16 @@ SIDECAR_BASE = "http://localhost:9448/"
 SEVERITIES = {"critical", "warning", "info"}
 ANNOTATIONS = {"summary", "description", "runbook_url", "dashboard_url"}
 
+
+def annotations_of(name: str) -> set[str]:
+    """Every alert's annotations, the page that fixes it, and the Resques on the Redis of a Redis-level alert."""
+    return (
+        ANNOTATIONS
+        | ({"action_url"} if name in ACTION_PAGES else set())
+        | ({"resques"} if name in SERVER_ALERTS else set())
+    )
+
+
 # The metric contract: every resque_* name the exporter really emits (docs/metrics.md's tables are
 # checked against the same set). Rules and dashboards may use these and nothing else, so a rename in
 # the exporter cannot silently leave an alert that never fires.
@@ -238,8 +248,9 @@ def test_every_alert_has_unit_tests() -> None:
         bucket = firing if expected else silent
         bucket[alertname] = bucket.get(alertname, 0) + 1
         for alert in expected:
-            wanted = ANNOTATIONS | ({"action_url"} if alertname in ACTION_PAGES else set())
-            assert set(alert.get("exp_annotations", {})) == wanted, f"{file} {alertname}: list every annotation"
+            assert set(alert.get("exp_annotations", {})) == annotations_of(alertname), (
+                f"{file} {alertname}: list every annotation"
+            )
     for name in ALERTS:
         assert firing.get(name, 0) >= 1, f"{name} has no firing unit test"
         assert silent.get(name, 0) >= 2, f"{name} needs silent unit tests (pending during `for`, under threshold)"
@@ -261,7 +272,7 @@ def test_alert_is_fully_described(name: str) -> None:
     assert rule["labels"]["severity"] in SEVERITIES
 
     notes = rule["annotations"]
-    assert set(notes) == ANNOTATIONS | ({"action_url"} if name in ACTION_PAGES else set())
+    assert set(notes) == annotations_of(name)
     assert "{{" not in notes["summary"], "summary must be static: it is the notification headline"
     assert notes["summary"].endswith(".") and notes["summary"][0].isupper()
     if name in SERVER_ALERTS:
