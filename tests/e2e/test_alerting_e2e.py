@@ -169,6 +169,7 @@ def test_alerts_flow_from_exporter_to_receivers(
             "probably cannot take or finish jobs either.",
             "runbook_url": RUNBOOK + "resqueredisdown",
             "dashboard_url": "http://localhost:3000/d/resque-overview/resque-overview?var-job=resque",
+            "resques": "dead ",  # the Resques on that Redis, for the notification's subject
         }
         pager_request = next(r for r in rx.got("/pager") if "ResqueRedisDown" in json.dumps(r.body))
         assert pager_request.headers.get("Authorization") == f"Bearer {PAGER_TOKEN}", "token from credentials_file"
