@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import promql_parser
 import pytest
 import yaml
-from test_rules import AGENT_FACT_SERIES, ALERTS, CONTRACT, PROMETHEUS_SERIES, THRESHOLD_OF
+from test_rules import ALERTS, CONTRACT, PROMETHEUS_SERIES, THRESHOLD_OF
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"
@@ -231,7 +231,7 @@ def test_target_rules(target_id: str, panel: dict[str, Any], target: dict[str, A
 @pytest.mark.parametrize(("target_id", "panel", "target"), TARGETS, ids=TARGET_IDS)
 def test_targets_use_only_contract_metrics(target_id: str, panel: dict[str, Any], target: dict[str, Any]) -> None:
     for selector in selectors(target["expr"]):
-        known = CONTRACT | AGENT_FACT_SERIES | PROMETHEUS_SERIES
+        known = CONTRACT | PROMETHEUS_SERIES
         assert selector.name in known, f"{target_id} uses unknown metric {selector.name}"
 
 

@@ -56,9 +56,6 @@ def annotations_of(name: str) -> set[str]:
 # checked against the same set). Rules and dashboards may use these and nothing else, so a rename in
 # the exporter cannot silently leave an alert that never fires.
 CONTRACT = frozenset(emitted_metric_names())
-# The series the exporter makes from the agents' facts (docs/metrics.md). They join the contract above once
-# the exporter reads agent facts; until then the rules that use them are checked against their names here.
-AGENT_FACT_SERIES = frozenset({"resque_gone_workers", "resque_running_job_rss_bytes", "resque_agent_hosts"})
 # Prometheus's own series that rules and dashboards may use besides the contract.
 PROMETHEUS_SERIES = frozenset({"up"})
 # resque-sidecar's own series that rules may use (ResqueAgentMissing), from the code that makes them.
@@ -330,7 +327,7 @@ def test_rules_use_only_contract_metrics(rule: str, expr: str) -> None:
         if ":" in name:
             assert name in RECORDS, f"{rule} uses recording rule {name}, which resque-recording.yml lacks"
         else:
-            known = CONTRACT | AGENT_FACT_SERIES | PROMETHEUS_SERIES | SIDECAR_SERIES
+            known = CONTRACT | PROMETHEUS_SERIES | SIDECAR_SERIES
             assert name in known, f"{rule} uses {name}, which the exporter does not emit"
 
 

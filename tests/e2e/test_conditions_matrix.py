@@ -30,7 +30,7 @@ from resque_exporter.config import load_config
 from resque_exporter.sidecar.build import build_sidecar_from_config
 
 from support.alerting_stack import ALERT_RULES, RECORDING_RULES, Service, binary, services
-from support.condition_world import FACTS_READ, RESQUES, World, seed
+from support.condition_world import RESQUES, World, seed
 from support.exporter_process import ExporterProcess
 from support.redis_server import RedisServer, free_port
 from support.waiting import wait_for
@@ -41,10 +41,6 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = (ROOT / "docs" / "alerts.md").read_text()
 TOKEN = "matrix-viewer-token-0123456789abcdef"
 FIRING_TIMEOUT = 60.0  # the alerts normally fire 10-15 s after Prometheus starts
-# Until the exporter reads agent facts, the two conditions only an agent can see are expected to fail here.
-NEEDS_FACTS = pytest.mark.xfail(
-    not FACTS_READ, strict=True, reason="the exporter and the sidecar do not read agent facts from Redis yet"
-)
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,6 @@ CASES = [
     pytest.param(
         Case("ResqueWorkerMemoryHigh", "r-fat", "fat-host:201:imports", "fat-host:202:imports"),
         id="ResqueWorkerMemoryHigh",
-        marks=NEEDS_FACTS,
     ),
     pytest.param(
         Case("ResqueDeadWorkers", "r-dead", "dead-host:301:archive", "dead-host:302:archive"),
@@ -81,7 +76,6 @@ CASES = [
     pytest.param(
         Case("ResqueDeadWorkers", "r-gone", "gone-host:401:ledger", "gone-host:402:ledger"),
         id="ResqueDeadWorkers-agent-saw-it-gone",
-        marks=NEEDS_FACTS,
     ),
     pytest.param(Case("ResqueWorkersPaused", "r-paused", "r-paused", "r-dead"), id="ResqueWorkersPaused"),
     pytest.param(
@@ -240,8 +234,6 @@ def main_content(page: str) -> str:
 # ------------------------------------------------------------------------------------------ the matrix
 @pytest.mark.parametrize("case", CASES)
 def test_condition_fires_shows_and_links_to_its_object(stack: Stack, case: Case) -> None:
-    if case.condition in ("ResqueWorkerMemoryHigh",) or case.resque == "r-gone":
-        assert FACTS_READ, "the agents' facts are not read from Redis"
     expected = {case.condition} | case.also
     started = time.monotonic()
 

@@ -17,8 +17,6 @@ from resque_exporter.resque.plugin_writer import SchedulerWriter
 from resque_exporter.resque.writer import ResqueWriter
 
 MIB = 1024**2
-# The exporter and the sidecar read agent facts once the DataStore has the facts channel.
-FACTS_READ = hasattr(AgentChannel, "publish_facts")
 
 # Each Resque's settings in the exporter's (and the sidecar's) config: the thresholds that make its case true.
 RESQUES: dict[str, dict[str, Any]] = {
@@ -75,10 +73,9 @@ class World:
         SchedulerWriter(self.client, "r-overdue").hold_master_lock("sched-host:42", ttl_seconds=30)
         for namespace, host in self.agents:
             AgentChannel(self.client, Keys(namespace)).register_agent(host, version="matrix", pid=1, writers=["resque"])
-        for namespace, host, worker in self.facts if FACTS_READ else ():
+        for namespace, host, worker in self.facts:  # what the agent on that host would publish
             host_facts = HostFacts(host, now, 1, (WorkerFacts(**{**worker.__dict__, "observed_at": now}),))
-            channel: Any = AgentChannel(self.client, Keys(namespace))
-            channel.publish_facts(host, encode_host_facts(host_facts))
+            AgentChannel(self.client, Keys(namespace)).publish_facts(host, encode_host_facts(host_facts))
 
     def run(self) -> None:
         n = 0
