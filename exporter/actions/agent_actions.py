@@ -59,6 +59,7 @@ class HostCoverage:
     workers: int
     agent: AgentRegistration | None
     agent_age_seconds: float | None
+    running: tuple[tuple[str | None, float], ...] = ()  # (queue, seconds running) of each job on the host
 
     @property
     def covered(self) -> bool:
@@ -100,12 +101,19 @@ class AgentActions:
             now, registrations = AgentChannel.for_store(store).read_agents()
             view = store.read_workers(prune_interval_seconds=handle.prune_interval_seconds, stuck_after_seconds=1e12)
         counts: dict[str, int] = {}
+        running: dict[str, list[tuple[str | None, float]]] = {}
         for worker in view.workers:
             if worker.host is not None and worker.registered and worker.state != "dead":
                 counts[worker.host] = counts.get(worker.host, 0) + 1
+                if worker.job is not None and worker.running_seconds is not None:
+                    running.setdefault(worker.host, []).append((worker.job.queue, worker.running_seconds))
         hosts = tuple(
             HostCoverage(
-                host, n, registrations.get(host), registrations[host].age(now) if host in registrations else None
+                host,
+                n,
+                registrations.get(host),
+                registrations[host].age(now) if host in registrations else None,
+                tuple(running.get(host, ())),
             )
             for host, n in sorted(counts.items())
         )

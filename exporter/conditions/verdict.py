@@ -60,7 +60,8 @@ def judge_worker(status: WorkerStatus, thresholds: Thresholds, prune_interval_se
     dead_by, reason = _dead(status, facts, prune_interval_seconds)
     alive_job = job is not None and dead_by is None
     stuck = alive_job and job_is_stuck(queue, status.running_seconds, thresholds)
-    fat = alive_job and job_is_fat(queue, measured, thresholds)
+    job_class = job.job_class if job is not None else None
+    fat = alive_job and job_is_fat(queue, measured, thresholds, job_class=job_class)
     state: ShownState
     if dead_by is not None:
         state = "dead"
@@ -83,7 +84,7 @@ def judge_worker(status: WorkerStatus, thresholds: Thresholds, prune_interval_se
         stuck=stuck,
         fat=fat,
         stuck_after_seconds=limits.running_job_age_seconds if limits is not None else None,
-        fat_above_bytes=limits.worker_rss_bytes if limits is not None else None,
+        fat_above_bytes=thresholds.worker_rss_bytes_for(queue or "", job_class) if job is not None else None,
         worker=facts.worker if facts is not None and not facts.gone else None,
         child=facts.child if facts is not None and not facts.gone else None,
         job_rss_bytes=measured if job is not None else None,

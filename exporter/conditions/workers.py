@@ -10,6 +10,7 @@ comparison is "strictly greater than the threshold", as the alert rules compare.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..config.thresholds import Thresholds
@@ -41,13 +42,15 @@ def job_is_stuck(queue: str | None, running_seconds: float | None, thresholds: T
     return running_seconds > limit
 
 
-def job_is_fat(queue: str | None, rss_bytes: int | None, thresholds: Thresholds) -> bool:
-    """A running job whose process (the forked child, else the worker) holds more memory than its queue's
-    ``worker_rss_bytes`` (the Resque's when the queue has none). Unmeasured (no agent) is never fat."""
+def job_is_fat(
+    queue: str | None, rss_bytes: int | None, thresholds: Thresholds, *, job_class: str | None = None
+) -> bool:
+    """A running job whose process (the forked child, else the worker) holds more memory than its
+    ``worker_rss_bytes``: the class's own value, else the queue's, else the Resque's. Unmeasured (no agent)
+    is never fat."""
     if rss_bytes is None:
         return False
-    limit = thresholds.for_queue(queue or "").worker_rss_bytes or 0.0
-    return rss_bytes > limit
+    return rss_bytes > thresholds.worker_rss_bytes_for(queue or "", job_class)
 
 
 def job_rss_bytes(facts: WorkerFacts | None) -> int | None:
@@ -110,3 +113,9 @@ def dead_worker_jobs_per_queue(snapshot: Snapshot) -> dict[str, int]:
         if worker.job is not None and is_dead(snapshot, worker.id):
             counts[worker.job.queue] += 1
     return dict(counts)
+
+
+def stuck_jobs(running: Iterable[tuple[str | None, float]], thresholds: Thresholds) -> int:
+    """How many of these (queue, seconds running) jobs are stuck: the count ResqueAgentMissing alerts on for a
+    host without an agent, and the attention page shows."""
+    return sum(1 for queue, seconds in running if job_is_stuck(queue, seconds, thresholds))

@@ -24,7 +24,7 @@ from .agent_settings import AgentSettings
 from .pages import PageSettings
 from .redis_url import SENTINEL_SCHEME as SENTINEL_SCHEME  # re-exported: scrape/targets.py reads it here
 from .redis_url import check_redis_url, check_sentinel_address, sentinel_url_parts, tls_options
-from .thresholds import QueueThresholds, ThresholdOverrides, Thresholds
+from .thresholds import ClassThresholds, QueueThresholds, ThresholdOverrides, Thresholds
 from .timings import TimingsSettings
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
@@ -32,6 +32,7 @@ DEFAULT_TIMEOUT_SECONDS = 3.0  # well under Prometheus's default 10 s scrape tim
 
 ResqueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 QueueName = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+ClassName = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 __all__ = ["SENTINEL_SCHEME", "ExporterConfig", "ResqueSettings", "SentinelSettings", "TLSSettings"]
 WriterName = Literal["auto", "resque", "php-resque", "node-resque", "pyres", "jesque"]
@@ -92,6 +93,7 @@ class ResqueSettings(BaseModel):
     scheduler_grace_seconds: Annotated[float, Field(ge=0, le=86400)] = 60.0
     thresholds: ThresholdOverrides | None = None
     queue_thresholds: dict[QueueName, QueueThresholds] = Field(default_factory=dict)
+    class_thresholds: dict[ClassName, ClassThresholds] = Field(default_factory=dict)  # by job class
     pages: PageSettings = Field(default_factory=PageSettings)  # the sidecar's pages: links out, masked arguments
     # Who wrote the data (shared/other-writers.md): changes what stat:processed means; auto detects it.
     writer: WriterName = "auto"
@@ -171,10 +173,12 @@ class ExporterConfig(BaseModel):
     timings: TimingsSettings | None = None  # resque-agent only: job timings from resque-clues events
 
     def thresholds_for(self, name: str) -> Thresholds:
-        """Built-in defaults, then the file's top-level thresholds, then the Resque's, then per queue."""
+        """Built-in defaults, then the file's top-level thresholds, then the Resque's, then per queue and class."""
         settings = self.resques[name]
         base = Thresholds().with_overrides(self.thresholds).with_overrides(settings.thresholds)
-        return base.model_copy(update={"queues": dict(settings.queue_thresholds)})
+        return base.model_copy(
+            update={"queues": dict(settings.queue_thresholds), "classes": dict(settings.class_thresholds)}
+        )
 
 
 def parse_sentinel_url(url: str) -> SentinelSettings:

@@ -3,7 +3,8 @@
 The exporter publishes the effective values as `resque_threshold_*` series and the shipped alert rules
 compare against those, so changing a threshold never means editing PromQL. Every alert fires when the
 signal is strictly greater than its threshold. Defaults here, overridden at the top of the config
-file for every Resque, per Resque, and per queue for the per-queue signals.
+file for every Resque, per Resque, per queue for the per-queue signals, and per job class for a running
+job's memory (a class's own value wins over its queue's: a memory-hungry class is one in every queue).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ class QueueThresholds(BaseModel):
     queue_jobs: NonNegative | None = None
     queue_wait_seconds: NonNegative | None = None
     running_job_age_seconds: NonNegative | None = None
+    worker_rss_bytes: NonNegative | None = None
+
+
+class ClassThresholds(BaseModel):
+    """The per-class signals; unset fields fall back to the queue's, then the Resque's value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     worker_rss_bytes: NonNegative | None = None
 
 
@@ -54,6 +63,7 @@ class Thresholds(BaseModel):
     redis_memory_ratio: Ratio = 0.9  # used_memory / maxmemory (only when maxmemory is set)
     overdue_delayed_jobs: NonNegative = 0  # delayed jobs the scheduler should have moved
     queues: dict[str, QueueThresholds] = Field(default_factory=dict)
+    classes: dict[str, ClassThresholds] = Field(default_factory=dict)
 
     def with_overrides(self, overrides: ThresholdOverrides | None) -> Thresholds:
         if overrides is None:
@@ -69,6 +79,14 @@ class Thresholds(BaseModel):
             running_job_age_seconds=_first(own.running_job_age_seconds, self.running_job_age_seconds),
             worker_rss_bytes=_first(own.worker_rss_bytes, self.worker_rss_bytes),
         )
+
+    def worker_rss_bytes_for(self, queue: str, job_class: str | None = None) -> float:
+        """The memory a running job of this queue and class may use: the class's own value, else the queue's,
+        else the Resque's."""
+        own = self.classes.get(job_class) if job_class else None
+        if own is not None and own.worker_rss_bytes is not None:
+            return own.worker_rss_bytes
+        return self.for_queue(queue).worker_rss_bytes or 0.0
 
 
 def _first(value: float | None, fallback: float) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..conditions.promql import QUEUE, RESQUE
 from .alerts import DRILLDOWN, OVERVIEW
 from .config import MixinConfig
 from .drilldown import drilldown
@@ -34,7 +35,6 @@ from .panels import (
     q,
     ratio_of_queue_threshold,
 )
-from .promql import QUEUE, RESQUE
 
 
 def dashboards(config: MixinConfig) -> dict[str, dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..conditions.promql import QUEUE
 from .alerts import DRILLDOWN
 from .config import MixinConfig
 from .grafana import GREEN, INSTANCE_FILTERS, RED, Layout, column, dashboard, stat, steps, table, target
@@ -17,15 +18,12 @@ from .panels import (
     failure_ratio,
     links,
     memory_ratio,
+    own_threshold,
     q,
 )
-from .promql import QUEUE
+from .workers_row import workers_row
 
 TEXT = steps((None, "text"))
-
-
-def _own_threshold(threshold: str) -> dict[str, Any]:
-    return target(q(threshold, 'queue!=""'), "threshold {{resque}} {{queue}}")
 
 
 def drilldown(config: MixinConfig) -> dict[str, Any]:
@@ -154,7 +152,7 @@ def drilldown(config: MixinConfig) -> dict[str, Any]:
             "resque_queue_jobs; dashed: the queue's own threshold, else the Resque's.",
             [
                 target(q("resque_queue_jobs"), "{{resque}} {{queue}}"),
-                _own_threshold("resque_threshold_queue_jobs"),
+                own_threshold("resque_threshold_queue_jobs"),
                 default_threshold("resque_threshold_queue_jobs"),
             ],
             "short",
@@ -169,7 +167,7 @@ def drilldown(config: MixinConfig) -> dict[str, Any]:
             "resque_queue_oldest_job_age_seconds against the wait thresholds.",
             [
                 target(q("resque_queue_oldest_job_age_seconds"), "{{resque}} {{queue}}"),
-                _own_threshold("resque_threshold_queue_wait_seconds"),
+                own_threshold("resque_threshold_queue_wait_seconds"),
                 default_threshold("resque_threshold_queue_wait_seconds"),
             ],
             "s",
@@ -179,72 +177,7 @@ def drilldown(config: MixinConfig) -> dict[str, Any]:
         8,
     )
 
-    layout.row("Workers", "Live workers per queue, dead workers and the jobs they still hold.")
-    workers_link = [{"title": "Workers in the sidecar", "url": f"{sidecar}/workers?resque={by_series}"}]
-    layout.add(
-        ts(
-            "Live workers per queue",
-            "Workers with a fresh heartbeat polling each queue (dead ones do not count).",
-            [target(q("resque_queue_live_workers"), "{{resque}} {{queue}}")],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
-    )
-    layout.add(
-        ts(
-            "Workers by state",
-            "Registered workers, working or idle.",
-            [target(f"sum by (resque, state) ({S.m('resque_workers')})", "{{resque}} {{state}}")],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
-    )
-    layout.add(
-        ts(
-            "Dead and unaccounted workers",
-            "Dead (expired heartbeat), never beating, and orphan heartbeats.",
-            [
-                target(S.m("resque_dead_workers"), "dead {{resque}}"),
-                target(S.m("resque_workers_without_heartbeat"), "no heartbeat {{resque}}"),
-                target(S.m("resque_orphan_heartbeats"), "orphan heartbeats {{resque}}"),
-                target(S.m("resque_threshold_dead_workers"), "threshold {{resque}}"),
-            ],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
-    )
-    layout.add(
-        ts(
-            "Jobs held by dead workers",
-            "Jobs still shown as running by workers whose heartbeat expired.",
-            [target(q("resque_dead_worker_jobs"), "{{resque}} {{queue}}")],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
-    )
-    layout.add(
-        ts(
-            "Longest running job by queue and class",
-            "resque_running_job_age_seconds against the thresholds.",
-            [
-                target(q("resque_running_job_age_seconds"), "{{resque}} {{queue}} {{class}}"),
-                _own_threshold("resque_threshold_running_job_age_seconds"),
-                default_threshold("resque_threshold_running_job_age_seconds"),
-            ],
-            "s",
-            links=workers_link,
-        ),
-        24,
-        8,
-    )
+    workers_row(layout, sidecar, by_series)
 
     layout.row("Failures", "What fails, and how often.")
     failures_link = [{"title": "Failures in the sidecar", "url": f"{sidecar}/failures?resque={by_series}"}]

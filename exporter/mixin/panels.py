@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..conditions.promql import QUEUE, RESQUE, Selectors
 from .config import MixinConfig
 from .grafana import FILTERS, GREEN, QUEUE_FILTER, RED, target, value_text
-from .promql import QUEUE, RESQUE, Selectors
 
 S = Selectors(FILTERS)
 RATE = "[$__rate_interval]"
@@ -33,6 +33,11 @@ def failure_ratio(by: str = RESQUE) -> str:
 
 def memory_ratio() -> str:
     return f"{S.m('resque_redis_memory_used_bytes')} / on ({RESQUE}) ({S.m('resque_redis_memory_max_bytes')} > 0)"
+
+
+def own_threshold(threshold: str, *extra: str) -> dict[str, Any]:
+    """The queues' own values of a per-queue threshold (drawn dashed next to the signal)."""
+    return target(q(threshold, 'queue!=""', *extra), "threshold {{resque}} {{queue}}")
 
 
 def default_threshold(threshold: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ GROUP_TITLES = {
     "resque.scheduler": "Scheduler",
     "resque.redis": "Redis",
     "resque.data": "Data",
+    "resque.timings": "Job timings",
 }
 
 
@@ -33,5 +34,7 @@ def render_runbook(config: MixinConfig) -> str:
         sidecar=config.sidecar_url.rstrip("/"),
         exporter=config.exporter_url.rstrip("/"),
         exporter_selector=config.exporter_selector,
+        agent_selector=config.agent_selector,
+        sidecar_selector=config.sidecar_selector,
         not_draining_window=config.not_draining_window,
     )

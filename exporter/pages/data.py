@@ -15,7 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..actions import ActionError, Invalid, RemediationService
+from ..actions.agent_actions import AgentActions, AgentsView
 from ..actions.reads import FailureNote, PageReads
+from ..conditions.reading import Down, FailureRatio, HostPresence, ResqueReading
+from ..conditions.workers import stuck_jobs
 from ..config.pages import PageSettings
 from ..config.thresholds import Thresholds
 from ..resque.failure_groups import FailureGroupsView, GroupEntries
@@ -32,29 +35,15 @@ MAX_SAMPLES = 60  # sample entries shown on the failures page
 GROUP_PAGE_ENTRIES = 20  # entries of one group per page, newest first
 
 
-@dataclass(frozen=True)
-class Down:
-    """A Resque whose Redis could not be read, and why (no secrets: the exception's type and first line)."""
-
-    reason: str
+__all__ = ["Down", "FailureRatio", "PagesData", "ResqueReading", "host_presence"]
 
 
-@dataclass(frozen=True)
-class FailureRatio:
-    ratio: float
-    span_seconds: float
-    failed: int
-    processed: int
-
-
-@dataclass(frozen=True)
-class ResqueReading:
-    """One Resque as the attention page sees it."""
-
-    name: str
-    thresholds: Thresholds
-    snapshot: Snapshot | Down
-    ratio: FailureRatio | None = None
+def host_presence(view: AgentsView | None, thresholds: Thresholds) -> tuple[HostPresence, ...] | None:
+    """The hosts with live workers, whether an agent can act there, and their stuck jobs (per-queue
+    threshold): what the attention page's check and the sidecar's ResqueAgentMissing series both read."""
+    if view is None:
+        return None
+    return tuple(HostPresence(h.host, h.covered, stuck_jobs(h.running, thresholds)) for h in view.hosts)
 
 
 SampleKey = tuple[str, str, str, str]
@@ -86,6 +75,7 @@ class PagesData:
         self._thresholds = dict(thresholds)
         self.settings: dict[str, PageSettings] = dict(settings or {})
         self._history: dict[str, deque[tuple[float, int, int]]] = {}
+        self.min_ratio_span_seconds = MIN_RATIO_SPAN_SECONDS  # the ratio needs this much history
         self._lock = threading.Lock()
 
     @property
@@ -121,17 +111,20 @@ class PagesData:
         """After an action: the failure groups are read again from the lists' start."""
         self.reads.invalidate_groups(name)
 
-    def reading(self, name: str) -> ResqueReading:
-        """What the attention page needs of one Resque: its snapshot (the exporter's read) and failure ratio."""
+    def reading(self, name: str, agent: AgentActions | None = None) -> ResqueReading:
+        """What the conditions' checks look at in one Resque: its snapshot (the exporter's read), the failure
+        ratio over the alert's window and, when this sidecar acts through ``agent``, the agents' presence."""
         snapshot = self.snapshot(name)
-        return ResqueReading(name, self.thresholds(name), snapshot, self.failure_ratio(name))
+        thresholds = self.thresholds(name)
+        agents = host_presence(agent.agents_or_none(name), thresholds) if agent is not None else None
+        return ResqueReading(name, thresholds, snapshot, self.failure_ratio(name), agents)
 
-    def readings(self, names: list[str]) -> list[ResqueReading]:
+    def readings(self, names: list[str], agent: AgentActions | None = None) -> list[ResqueReading]:
         """Every Resque's reading at once: each has its own Redis, so a slow one does not add to the others."""
         if len(names) < 2:
-            return [self.reading(name) for name in names]
+            return [self.reading(name, agent) for name in names]
         with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
-            return list(pool.map(self.reading, names))
+            return list(pool.map(lambda name: self.reading(name, agent), names))
 
     def _remember(self, name: str, snapshot: Snapshot) -> None:
         with self._lock:
@@ -147,7 +140,7 @@ class PagesData:
         if len(history) < 2:
             return None
         (t0, p0, f0), (t1, p1, f1) = history[0], history[-1]
-        if t1 - t0 < MIN_RATIO_SPAN_SECONDS or p1 < p0 or f1 < f0:
+        if t1 - t0 < self.min_ratio_span_seconds or p1 < p0 or f1 < f0:
             return None
         processed, failed = p1 - p0, f1 - f0
         return FailureRatio(failed / processed if processed else 0.0, t1 - t0, failed, processed)

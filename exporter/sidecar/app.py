@@ -17,9 +17,10 @@ from fastapi import FastAPI, Request, Response
 from .. import __version__
 from ..actions import RemediationService, TokenStore
 from ..actions.agent_actions import AgentActions
+from ..pages.data import PagesData
 from .errors import EXCEPTION_HANDLERS, error_response
 from .presence import AgentPresenceCollector
-from .routes import agents, failed, meta, queues, resques, workers
+from .routes import agents, attention, failed, meta, queues, resques, workers
 
 API = "/api/v1/resques"
 
@@ -39,13 +40,15 @@ def create_sidecar_app(service: RemediationService, tokens: TokenStore, agent: A
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.service, app.state.tokens, app.state.agent = service, tokens, agent
+    # The attention route's reads when no pages are mounted (mount_pages' own data layer wins when they are).
+    app.state.readings = PagesData(service, {name: service.thresholds(name) for name in service.names})
     app.middleware("http")(json_posts_only)
     app.include_router(meta.router)
-    for resource in (resques, failed, queues, workers):
+    for resource in (resques, failed, queues, workers, attention):
         app.include_router(resource.router, prefix=API)
     if agent is not None:
         app.include_router(agents.router, prefix=API)
-        service.audit.registry.register(AgentPresenceCollector(agent))
+        service.audit.registry.register(AgentPresenceCollector(agent, service.thresholds))
     resque_names_in_schema(app, service.names)
     return app
 

@@ -6,6 +6,7 @@ from resque_exporter.agent.families import agent_families
 from resque_exporter.agent.processes import ProcessFacts, WorkerProcess
 from resque_exporter.agent.proctitle import ProcTitle
 from resque_exporter.agent.state import AgentState, LocalWorker, ResqueView
+from resque_exporter.conditions.reading import HostPresence
 from resque_exporter.metrics.agent_presence import agent_presence_families
 
 
@@ -43,8 +44,11 @@ def test_runtime_prefers_the_childs_title_and_unmatched_processes_are_counted() 
 
 
 def test_presence_lists_missing_hosts_and_reports_unreadable_resques() -> None:
-    families = agent_presence_families({"main": [("a", True), ("b", False)], "other": None})
+    presences = (HostPresence("a", True, 1), HostPresence("b", False, 2))
+    families = agent_presence_families({"main": presences, "other": None})
     assert sample(families, "resque_sidecar_agent_missing", resque="main", host="b") == 1
     assert sample(families, "resque_sidecar_agent_missing", resque="main", host="a") is None
+    assert sample(families, "resque_sidecar_agent_missing_stuck_jobs", resque="main", host="b") == 2
+    assert sample(families, "resque_sidecar_agent_missing_stuck_jobs", resque="main", host="a") is None
     assert sample(families, "resque_sidecar_agent_hosts", resque="main", agent="present") == 1
     assert sample(families, "resque_sidecar_agent_presence_up", resque="other") == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from resque_exporter.conditions.verdict import SHOWN_STATES, judge_worker
-from resque_exporter.config.thresholds import QueueThresholds, Thresholds
+from resque_exporter.config.thresholds import ClassThresholds, QueueThresholds, Thresholds
 from resque_exporter.resque.agent_facts import OrphanChild, ProcessUsage, WorkerFacts
 from resque_exporter.resque.worker_admin import WorkerJob, WorkerStatus
 
@@ -126,3 +126,12 @@ def test_the_remaining_states() -> None:
     idle = judge_worker(status(), MAIL_120, PRUNE)
     assert (idle.state, idle.stuck_after_seconds, idle.dead_reason, idle.needs_action) == ("idle", None, None, False)
     assert set(SHOWN_STATES) == {"dead", "stuck", "fat", "working", "paused", "no heartbeat", "idle"}
+
+
+def test_fat_on_the_workers_page_uses_the_classs_own_threshold_like_the_alert() -> None:
+    """A class's own memory threshold wins over its queue's, on the page as in ResqueWorkerMemoryHigh."""
+    limits = MAIL_120.model_copy(update={"classes": {"MailJob": ClassThresholds(worker_rss_bytes=512 * MIB)}})
+    verdict = judge_worker(status(running=10, facts=facts(child_rss=339 * MIB)), limits, PRUNE)
+    assert (verdict.state, verdict.fat, verdict.fat_above_bytes) == ("working", False, 512 * MIB)
+    heavy = judge_worker(status(running=10, facts=facts(child_rss=600 * MIB)), limits, PRUNE)
+    assert (heavy.state, heavy.fat) == ("fat", True)

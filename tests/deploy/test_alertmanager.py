@@ -353,11 +353,6 @@ def test_every_notifier_uses_the_templates_that_name_the_resque() -> None:
 REDIS_LEVEL_ALERTS = ["ResqueRedisDown", "ResqueRedisMemoryHigh", "ResqueRedisEvictingKeys"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Redis-level rules do not carry the `resques` annotation (the Resques on that Redis) yet; the "
-    "subject names the Redis alone until they do",
-)
 def test_the_redis_level_rules_give_the_templates_the_resques_on_their_redis() -> None:
     rules = {
         rule["alert"]: rule

@@ -75,10 +75,6 @@ def chat_firing(rx: Receiver, alertname: str) -> list[tuple[float, dict[str, Any
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='ResqueAgentDown (`up{job="resque-agent"} == 0`, warning) is not among the shipped rules yet',
-)
 def test_a_dead_agent_pages_at_warning_while_a_job_is_stuck(
     redis_server: Any,
     redis_client: redis.Redis,

@@ -169,6 +169,7 @@ def test_alerts_flow_from_exporter_to_receivers(
             "probably cannot take or finish jobs either.",
             "runbook_url": RUNBOOK + "resqueredisdown",
             "dashboard_url": "http://localhost:3000/d/resque-overview/resque-overview?var-job=resque",
+            "resques": "dead ",  # the Resques on that Redis, for the notification's subject
         }
         pager_request = next(r for r in rx.got("/pager") if "ResqueRedisDown" in json.dumps(r.body))
         assert pager_request.headers.get("Authorization") == f"Bearer {PAGER_TOKEN}", "token from credentials_file"
@@ -186,7 +187,7 @@ def test_alerts_flow_from_exporter_to_receivers(
             "so none of them will run."
         )
         assert not_draining[0]["annotations"]["runbook_url"] == RUNBOOK + "resquequeuenotdraining"
-        assert not_draining[0]["annotations"]["action_url"] == "http://localhost:9448/workers?resque=main"
+        assert not_draining[0]["annotations"]["action_url"] == "http://localhost:9448/workers?resque=main&queue=mail"
 
         # -------------------------------------------------------------- warning: threshold join -> chat (Slack)
         (slack,) = slack_messages("ResqueQueueBacklogHigh")[:1]

@@ -204,9 +204,9 @@ def test_on_call_scenarios(
         assert page["labels"]["resque"] == "main" and page["labels"]["instance"] == "main"
         assert page["annotations"]["description"] == (
             "Queue billing of Resque main (main) holds 1.2k jobs and no live worker polls it (2 registered, all "
-            "with an expired heartbeat: dead), so none of them will run."
+            "dead), so none of them will run."
         )
-        assert page["annotations"]["action_url"] == "http://localhost:9448/workers?resque=main"
+        assert page["annotations"]["action_url"] == "http://localhost:9448/workers?resque=main&queue=billing"
         kill_to_page = paged_at - killed_at
         assert query(prometheus, 'resque_queue_workers{queue="billing"}') == [2.0], "still registered"
 

@@ -49,6 +49,7 @@ def test_an_unreachable_redis_is_a_critical_item_and_the_others_still_render() -
         ]
     )
     assert [(i.resque, i.severity, i.alert) for i in context.items] == [("a", "critical", "ResqueRedisDown")]
+    assert context.items[0].runbook.endswith("/docs/alerts.md#resqueredisdown")
     assert context.resques[0].down == "ConnectionError: refused" and context.resques[1].down is None
 
 
@@ -70,7 +71,7 @@ def test_every_signal_uses_the_threshold_strictly_greater_like_the_alerts() -> N
     )
     found = alerts(ResqueReading("main", Thresholds(), snap, ratio=FailureRatio(0.5, 300, 50, 100)))
     assert sorted(found) == sorted([
-        "ResqueDeadWorkers", "ResqueJobRunningTooLong", "ResqueQueueUnattended", "ResqueQueueWaitHigh",
+        "ResqueDeadWorkers", "ResqueJobRunningTooLong", "ResqueQueueNotDraining", "ResqueQueueWaitHigh",
         "ResqueQueueBacklogHigh", "ResqueFailureRateHigh", "ResqueFailedListLarge", "ResqueDelayedJobsOverdue",
         "ResqueSchedulerDown", "ResqueWorkersPaused", "ResqueRedisMemoryHigh",
     ])  # fmt: skip
@@ -80,14 +81,40 @@ def test_every_signal_uses_the_threshold_strictly_greater_like_the_alerts() -> N
         queues={"mail": QueueThresholds(queue_jobs=2000, queue_wait_seconds=700, running_job_age_seconds=4000)},
     )  # fmt: skip
     quiet = alerts(ResqueReading("main", relaxed, snap, ratio=FailureRatio(0.5, 300, 50, 100)))
-    assert sorted(quiet) == ["ResqueQueueUnattended", "ResqueSchedulerDown", "ResqueWorkersPaused"]
+    assert sorted(quiet) == ["ResqueQueueNotDraining", "ResqueSchedulerDown", "ResqueWorkersPaused"]
 
 
-def test_items_are_sorted_most_severe_first_and_link_to_their_page() -> None:
-    snap = snapshot(queues={"mail": 5}, workers=(), heartbeats={}, paused=True)
+def test_items_are_sorted_most_severe_first_info_apart_and_link_to_their_page() -> None:
+    snap = snapshot(queues={"mail": 5, "big": 2000}, workers=(), heartbeats={}, paused=True)
+    context = attention_context([ResqueReading("main", Thresholds(), snap)], runbooks={"main": "https://wiki/rb"})
+    assert [(i.severity, i.alert) for i in context.items] == [
+        ("critical", "ResqueQueueNotDraining"),
+        ("critical", "ResqueQueueNotDraining"),
+        ("warning", "ResqueQueueBacklogHigh"),
+    ]
+    assert [i.link for i in context.items] == [
+        "/queues?resque=main&queue=big", "/queues?resque=main&queue=mail", "/queues?resque=main&queue=big"
+    ]  # fmt: skip
+    # ResqueWorkersPaused is an info alert: shown for information, below the items to act on.
+    assert [(i.severity, i.alert, i.runbook) for i in context.info] == [
+        ("info", "ResqueWorkersPaused", "https://wiki/rb#resqueworkerspaused")
+    ]
+    assert [(s.items, s.info) for s in context.resques] == [(3, 1)]
+
+
+def test_a_queue_whose_only_workers_are_dead_is_not_drained_and_links_to_them() -> None:
+    """Live workers, not registered ones: a queue polled only by a dead worker is the pager's NotDraining."""
+    snap = snapshot(
+        queues={"mail": 289}, workers=(Worker("h1:10:mail", "h1", "10", ("mail",), False, None),),
+        heartbeats={"h1:10:mail": NOW - 400},
+        queue_heads={"mail": QueueHead(120, False)},
+    )  # fmt: skip
     items = attention_context([ResqueReading("main", Thresholds(), snap)]).items
-    assert [i.severity for i in items] == ["critical", "warning"]
-    assert items[0].link == "/queues?resque=main&queue=mail"
+    by_alert = {i.alert: i for i in items}
+    assert set(by_alert) == {"ResqueQueueNotDraining", "ResqueDeadWorkers"}
+    assert by_alert["ResqueQueueNotDraining"].link == "/workers?resque=main&queue=mail"
+    assert by_alert["ResqueQueueNotDraining"].count == 289
+    assert by_alert["ResqueDeadWorkers"].link == "/workers?resque=main&worker=h1%3A10%3Amail"
 
 
 def group(**changes: object) -> FailureGroup:

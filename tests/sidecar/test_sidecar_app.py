@@ -319,6 +319,7 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(sidecar: S
         f"{API}/{{resque}}/queues/{{queue}}/jobs/remove",
         f"{API}/{{resque}}/workers",
         f"{API}/{{resque}}/workers/{{worker_id}}/unregister",
+        f"{API}/{{resque}}/attention",
     }
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     for path, methods in doc["paths"].items():

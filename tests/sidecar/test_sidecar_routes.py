@@ -31,6 +31,7 @@ CORE = {
     ("POST", f"{API}/{{resque}}/queues/{{queue}}/jobs/remove", "remove_queued"),
     ("GET", f"{API}/{{resque}}/workers", "list_workers"),
     ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/unregister", "unregister_worker"),
+    ("GET", f"{API}/{{resque}}/attention", "attention"),
 }
 AGENT = {
     ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/kill-job", "kill_job_worker"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from ..agent import missing_agent_items, with_items
 from ..attention import AttentionContext, attention_context
 from ..deps import State, Viewer
 from ..state import REFRESH_SECONDS, PagesState
@@ -23,12 +22,8 @@ def attention(state: State, session: Viewer, resque: str | None = None) -> Respo
 
 
 def attention_view(state: PagesState, names: list[str], selected: str | None) -> AttentionContext:
-    """The items of ``names`` (read in parallel), plus the hosts where live workers have no agent to act
-    through when this sidecar acts through agents."""
-    context = attention_context(state.data.readings(names), selected)
-    agent = state.acting_agent
-    if agent is None:
-        return context
-    return with_items(
-        context, [item for name in names for item in missing_agent_items(name, agent.agents_or_none(name))]
-    )
+    """The conditions' findings in ``names`` (read in parallel); the agents' presence is part of each reading
+    when this sidecar acts through agents."""
+    readings = state.data.readings(names, state.acting_agent)
+    runbooks = {name: state.data.page_settings(name).runbook_url for name in names}
+    return attention_context(readings, selected, runbooks)
