@@ -61,6 +61,8 @@ def queues_context(
     live, registered = live_workers_per_queue(snap), workers_per_queue(snap)
     rows = []
     for name, jobs in sorted(snap.queues.items(), key=lambda q: (-q[1], q[0])):
+        if selected and name != selected:
+            continue  # a link from an alert or the attention page opens on its queue alone
         head = snap.queue_heads.get(name)
         limit = thresholds.for_queue(name).queue_wait_seconds or 0.0
         rows.append(

@@ -175,3 +175,12 @@ def test_the_queues_page_counts_live_workers_and_says_how_many_are_dead() -> Non
     low = html[html.index('queue=low">low</a>') :]
     low = low[: low.index("</tr>")]
     assert ">40</a>" in low and "registered" not in low
+
+
+def test_the_queues_page_opened_on_one_queue_shows_that_queue_alone() -> None:
+    """Alert and attention links name a queue: the page opens on it, not on every queue of the Resque."""
+    fleet = Fleet().login()
+    html = fleet.http.get("/queues?resque=main&queue=mail").text
+    table = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert 'queue=mail">mail</a>' in table and 'queue=low">low</a>' not in table
+    assert 'href="/queues?resque=main">All queues of main</a>' in html
