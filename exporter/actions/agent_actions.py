@@ -41,6 +41,15 @@ DEFAULT_REPLY_TIMEOUT_SECONDS = 20.0
 DEFAULT_REQUEST_TTL_SECONDS = 60.0
 
 
+NEXT_STEP = {
+    "process_gone": (
+        ". The worker's process is gone, so it is dead: unregister it from the workers page (its in-flight job is "
+        "recorded as failed; if the job's own process still runs, the page says so and waits)"
+    ),
+}
+"""What to do next after a refusal, said in the API's message and on the page alike."""
+
+
 @dataclass(frozen=True)
 class AgentOutcome:
     """What the caller learns: the agent's reply, or that the request is still pending."""
@@ -249,7 +258,8 @@ class AgentActions:
     ) -> None:
         if reply.status == "refused":  # audited by the action's context with this message
             raise Refused(
-                f"the agent on {reply.host} refused ({reply.reason}): {reply.message}",
+                f"the agent on {reply.host} refused ({reply.reason}): {reply.message}"
+                + NEXT_STEP.get(reply.reason or "", ""),
                 reason=reply.reason,
                 request_id=reply.id,
             )

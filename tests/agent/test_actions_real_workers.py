@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import time
 
 import pytest
 import redis
@@ -16,7 +18,7 @@ from resque_exporter.agent.runtime import AgentRuntime
 from resque_exporter.logs import AUDIT_LOGGER, record_fields
 
 from .conftest import READER, Sidecar, job_of
-from support.agent_harness import WorkerPool, busy, enqueue, title
+from support.agent_harness import HOSTNAME, WorkerPool, busy, enqueue, title
 from support.waiting import wait_for
 
 
@@ -187,3 +189,19 @@ def test_pyres_stop_after_job_exits_an_idle_worker(
     body = sidecar.post(worker.worker_id, "stop-after-job").json()
     assert body["signal"] == "QUIT" and body["worker_exited"] is True, body
     assert not redis_client.sismember("resque:workers", worker.worker_id)  # pyres unregistered itself
+
+
+def test_an_action_on_a_gone_process_says_the_next_step(
+    agent: AgentRuntime, sidecar: Sidecar, redis_client: redis.Redis
+) -> None:
+    """The agent refuses a signal to a pid that is gone; the answer says the worker is dead and to unregister it."""
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    gone_id = f"{HOSTNAME}:{finished.pid}:slow"
+    redis_client.sadd("resque:workers", gone_id)
+    redis_client.set(f"resque:worker:{gone_id}:started", time.strftime("%Y-%m-%d %H:%M:%S %z"))
+    wait_for("agent heartbeat", lambda: agent.state is not None and agent.state.resques["main"].heartbeat_at)
+    response = sidecar.post(gone_id, "stop-now")
+    assert response.status_code == 409, response.text
+    message = response.json()["message"]
+    assert "process_gone" in message and "unregister it from the workers page" in message
