@@ -325,7 +325,10 @@ def serve_asgi(app: Any, sock: socket.socket, log_options: dict[str, Any]) -> No
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, **log_options))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: a stop asked for, not a crash
+        pass
 
 
 def run(program: Program, parser: FlagParser, argv: Sequence[str] | None, body: Callable[[Boot], int]) -> int:

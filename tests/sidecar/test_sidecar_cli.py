@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from support.logfmt import parse_log
 from support.pages_browser import sidecar_command as command
 from support.pages_browser import sidecar_process
 from support.processes import Running
+from support.waiting import wait_for
 
 TOKEN = "cli-operator-token-0123456789abcdef"
 
@@ -119,3 +122,22 @@ def test_bad_config_exits_1(files: tuple[Path, Path], tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 1 and "redis_ur" in result.stderr
+
+
+def test_ctrl_c_then_a_stop_signal_end_it_quietly(sidecar: tuple[str, Running]) -> None:
+    """Ctrl-C reaches every process of a terminal's group, and the demo launcher (or a supervisor) then sends its
+    own stop signal while the sidecar is shutting down: it stops as asked, without a traceback."""
+    base, proc = sidecar
+    os.kill(proc.pid, signal.SIGINT)
+    wait_for("the sidecar to stop answering", lambda: proc.poll() is not None or not answers(f"{base}/-/healthy"))
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+    assert proc.proc.wait(timeout=15) in (0, -signal.SIGTERM)
+    assert "Traceback" not in proc.output(), proc.output()
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
