@@ -21,6 +21,7 @@ in uvicorn, inside :func:`serve_asgi`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import os
@@ -325,10 +326,8 @@ def serve_asgi(app: Any, sock: socket.socket, log_options: dict[str, Any]) -> No
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, **log_options))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after its shutdown: a stop, not a crash
         server.run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: a stop asked for, not a crash
-        pass
 
 
 def run(program: Program, parser: FlagParser, argv: Sequence[str] | None, body: Callable[[Boot], int]) -> int:

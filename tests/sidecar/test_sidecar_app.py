@@ -320,6 +320,7 @@ def test_openapi_document_describes_every_route_and_the_bearer_scheme(sidecar: S
         f"{API}/{{resque}}/workers",
         f"{API}/{{resque}}/workers/{{worker_id}}/unregister",
         f"{API}/{{resque}}/attention",
+        f"{API}/{{resque}}/queues",
     }
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     for path, methods in doc["paths"].items():

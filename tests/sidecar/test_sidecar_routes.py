@@ -32,6 +32,7 @@ CORE = {
     ("GET", f"{API}/{{resque}}/workers", "list_workers"),
     ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/unregister", "unregister_worker"),
     ("GET", f"{API}/{{resque}}/attention", "attention"),
+    ("GET", f"{API}/{{resque}}/queues", "list_queues"),
 }
 AGENT = {
     ("POST", f"{API}/{{resque}}/workers/{{worker_id}}/kill-job", "kill_job_worker"),

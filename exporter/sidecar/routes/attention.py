@@ -1,4 +1,5 @@
-"""What needs attention in one Resque: the attention page's items, from the same conditions and reading."""
+"""What needs attention in one Resque (the attention page's items, from the same conditions and reading), and its
+queues with the workers that really attend them (the queues page's numbers)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ...actions import Unavailable
 from ...actions.agent_actions import AgentActions
 from ...pages.attention import resque_items
 from ...pages.data import Down, PagesData
 from ..deps import Caller, Service
 from ..errors import ERRORS
 from ..models.attention import AttentionBody, attention_body
+from ..models.queue_overview import QueuesBody, queues_body
 
 router = APIRouter(prefix="/{resque}")
 
@@ -26,6 +29,18 @@ def attention(caller: Caller, service: Service, request: Request, resque: str) -
     reading = data.reading(resque, agent)
     items = resque_items(reading, data.page_settings(resque).runbook_url)
     return attention_body(resque, isinstance(reading.snapshot, Down), items, base)
+
+
+@router.get("/queues", response_model=QueuesBody, responses=ERRORS, operation_id="list_queues")
+def list_queues(caller: Caller, service: Service, request: Request, resque: str) -> QueuesBody:
+    """Every queue with its jobs, its head job's wait, and its live workers beside the registered ones: a queue
+    with jobs and 0 live workers is not draining (ResqueQueueNotDraining), whatever is registered."""
+    service.handle(resque)
+    data, _, _ = reading_source(request)
+    snap = data.snapshot(resque)
+    if isinstance(snap, Down):
+        raise Unavailable(f"Resque {resque!r}: its Redis could not be read")
+    return queues_body(resque, snap)
 
 
 def reading_source(request: Request) -> tuple[PagesData, AgentActions | None, str]:
