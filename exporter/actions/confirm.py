@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..resque.mutations import FailedAction, FailedEntry, QueuedJob, WorkerStatus, is_element_id
+from ..resque.mutations import FailedAction, FailedEntry, QueuedJob, WorkerStatus
 from .audit import Action
 from .auth import Principal
-from .errors import Invalid, NotFound, Stale
-from .service import RemediationService
+from .errors import NotFound, Stale
+from .service import RemediationService, check_element_id
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ class Confirmations:
     ) -> tuple[FailedEntry, float]:
         """The failure entry ``action`` would hit, with Redis TIME; Stale when it is no longer where it was seen."""
         with self.service.guarded(principal, resque, action, [entry_id], list=list_name, index=index) as handle:
-            if not is_element_id(entry_id):
-                raise Invalid(f"{entry_id!r} is not an entry id (32 lowercase hex characters)")
+            check_element_id(entry_id, "an entry id")
             with self.service.reading(handle.name) as store:
                 entry = store.find_failed(entry_id, list_name=list_name, index=index)
                 now = store.redis_time()
@@ -71,8 +70,7 @@ class Confirmations:
     ) -> QueuedJob:
         """The queued job a removal would take; Stale when it left the queue (a worker took it)."""
         with self.service.guarded(principal, resque, "remove_queued", [job_id], queue=queue) as handle:
-            if not is_element_id(job_id):
-                raise Invalid(f"{job_id!r} is not a job id (32 lowercase hex characters)")
+            check_element_id(job_id, "a job id")
             with self.service.reading(handle.name) as store:
                 job = store.find_queued(queue, job_id, index=index)
             if job is None:

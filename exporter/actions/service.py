@@ -189,8 +189,7 @@ class RemediationService:
         """Retry, retry-and-remove or remove one entry by id; ``index`` is where the caller saw it."""
         details = {"list": list_name, "index": index, "force": force or None}
         with self.guarded(principal, resque, action, [entry_id], **details) as handle:
-            if not is_element_id(entry_id):
-                raise Invalid(f"{entry_id!r} is not an entry id (32 lowercase hex characters)")
+            check_element_id(entry_id, "an entry id")
             with self.reading(handle.name) as store:
                 entry = store.find_failed(entry_id, list_name=list_name, index=index)
                 if entry is None:
@@ -271,6 +270,12 @@ class RemediationService:
                 **details,
             )
             return result
+
+
+def check_element_id(value: str, what: str) -> None:
+    """Refuse (Invalid) what cannot name a list element before Redis is asked: ``what`` says what it should be."""
+    if not is_element_id(value):
+        raise Invalid(f"{value!r} is not {what} (32 lowercase hex characters)")
 
 
 def check_filter(flt: FailedFilter) -> None:

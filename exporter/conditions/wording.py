@@ -1,4 +1,4 @@
-"""How checks word numbers and durations in a finding's detail (the pages show them as they are)."""
+"""How durations and sizes are worded, the same in a finding's detail and on the pages."""
 
 from __future__ import annotations
 

@@ -14,11 +14,10 @@ from .panels import (
     RATE,
     UP_DOWN,
     S,
-    default_threshold,
+    against_thresholds,
     failure_ratio,
     links,
     memory_ratio,
-    own_threshold,
     q,
 )
 from .workers_row import workers_row
@@ -150,11 +149,7 @@ def drilldown(config: MixinConfig) -> dict[str, Any]:
         ts(
             "Jobs waiting by queue",
             "resque_queue_jobs; dashed: the queue's own threshold, else the Resque's.",
-            [
-                target(q("resque_queue_jobs"), "{{resque}} {{queue}}"),
-                own_threshold("resque_threshold_queue_jobs"),
-                default_threshold("resque_threshold_queue_jobs"),
-            ],
+            against_thresholds("resque_queue_jobs", "{{resque}} {{queue}}", "resque_threshold_queue_jobs"),
             "short",
             links=queue_link,
         ),
@@ -165,11 +160,9 @@ def drilldown(config: MixinConfig) -> dict[str, Any]:
         ts(
             "Oldest job wait by queue",
             "resque_queue_oldest_job_age_seconds against the wait thresholds.",
-            [
-                target(q("resque_queue_oldest_job_age_seconds"), "{{resque}} {{queue}}"),
-                own_threshold("resque_threshold_queue_wait_seconds"),
-                default_threshold("resque_threshold_queue_wait_seconds"),
-            ],
+            against_thresholds(
+                "resque_queue_oldest_job_age_seconds", "{{resque}} {{queue}}", "resque_threshold_queue_wait_seconds"
+            ),
             "s",
             links=queue_link,
         ),

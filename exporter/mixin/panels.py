@@ -45,6 +45,11 @@ def default_threshold(threshold: str) -> dict[str, Any]:
     return target(f"max by (resque) ({default})", "threshold {{resque}} (queues without their own)")
 
 
+def against_thresholds(metric: str, legend: str, threshold: str) -> list[dict[str, Any]]:
+    """A per-queue metric with, dashed beside it, the queues' own values of its threshold and the Resque's."""
+    return [target(q(metric), legend), own_threshold(threshold), default_threshold(threshold)]
+
+
 def links(config: MixinConfig) -> list[dict[str, Any]]:
     sidecar = config.sidecar_url.rstrip("/")
     links: list[dict[str, Any]] = [

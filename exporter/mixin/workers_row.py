@@ -3,9 +3,11 @@ running too long and jobs holding too much memory, each against its alert's thre
 
 from __future__ import annotations
 
+from typing import Any
+
 from .grafana import Layout, target
 from .grafana import timeseries as ts
-from .panels import S, default_threshold, own_threshold, q
+from .panels import S, against_thresholds, own_threshold, q
 
 RSS = "resque_threshold_worker_rss_bytes"
 RESQUE_RSS = S.m(RSS, 'queue=""', 'class=""')
@@ -15,54 +17,34 @@ JOB_LEGEND = "{{resque}} {{queue}} {{class}}"
 def workers_row(layout: Layout, sidecar: str, by_series: str) -> None:
     layout.row("Workers", "Live workers per queue, dead workers and the jobs they still hold.")
     workers_link = [{"title": "Workers in the sidecar", "url": f"{sidecar}/workers?resque={by_series}"}]
-    layout.add(
-        ts(
-            "Live workers per queue",
-            "Workers with a fresh heartbeat polling each queue (dead ones do not count).",
-            [target(q("resque_queue_live_workers"), "{{resque}} {{queue}}")],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
+
+    def half(title: str, description: str, targets: list[dict[str, Any]]) -> None:
+        layout.add(ts(title, description, targets, "none", links=workers_link), 12, 8)
+
+    half(
+        "Live workers per queue",
+        "Workers with a fresh heartbeat polling each queue (dead ones do not count).",
+        [target(q("resque_queue_live_workers"), "{{resque}} {{queue}}")],
     )
-    layout.add(
-        ts(
-            "Workers by state",
-            "Registered workers, working or idle.",
-            [target(f"sum by (resque, state) ({S.m('resque_workers')})", "{{resque}} {{state}}")],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
+    half(
+        "Workers by state",
+        "Registered workers, working or idle.",
+        [target(f"sum by (resque, state) ({S.m('resque_workers')})", "{{resque}} {{state}}")],
     )
-    layout.add(
-        ts(
-            "Dead and unaccounted workers",
-            "Dead (expired heartbeat), never beating, and orphan heartbeats.",
-            [
-                target(S.m("resque_dead_workers"), "dead {{resque}}"),
-                target(S.m("resque_workers_without_heartbeat"), "no heartbeat {{resque}}"),
-                target(S.m("resque_orphan_heartbeats"), "orphan heartbeats {{resque}}"),
-                target(S.m("resque_threshold_dead_workers"), "threshold {{resque}}"),
-            ],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
+    half(
+        "Dead and unaccounted workers",
+        "Dead (expired heartbeat), never beating, and orphan heartbeats.",
+        [
+            target(S.m("resque_dead_workers"), "dead {{resque}}"),
+            target(S.m("resque_workers_without_heartbeat"), "no heartbeat {{resque}}"),
+            target(S.m("resque_orphan_heartbeats"), "orphan heartbeats {{resque}}"),
+            target(S.m("resque_threshold_dead_workers"), "threshold {{resque}}"),
+        ],
     )
-    layout.add(
-        ts(
-            "Jobs held by dead workers",
-            "Jobs still shown as running by workers whose heartbeat expired.",
-            [target(q("resque_dead_worker_jobs"), "{{resque}} {{queue}}")],
-            "none",
-            links=workers_link,
-        ),
-        12,
-        8,
+    half(
+        "Jobs held by dead workers",
+        "Jobs still shown as running by workers whose heartbeat expired.",
+        [target(q("resque_dead_worker_jobs"), "{{resque}} {{queue}}")],
     )
     fat_link = [
         {
@@ -92,11 +74,9 @@ def workers_row(layout: Layout, sidecar: str, by_series: str) -> None:
         ts(
             "Longest running job by queue and class",
             "resque_running_job_age_seconds against the thresholds.",
-            [
-                target(q("resque_running_job_age_seconds"), "{{resque}} {{queue}} {{class}}"),
-                own_threshold("resque_threshold_running_job_age_seconds"),
-                default_threshold("resque_threshold_running_job_age_seconds"),
-            ],
+            against_thresholds(
+                "resque_running_job_age_seconds", JOB_LEGEND, "resque_threshold_running_job_age_seconds"
+            ),
             "s",
             links=workers_link,
         ),

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+from ..conditions.wording import duration
+
 
 def page_url(path: str, **params: str | int | None) -> str:
     """``path`` with its filters in the query string (None and "" left out), so every view is a bookmark."""
@@ -34,19 +36,6 @@ def relative(seconds: float) -> str:
     ahead = seconds < 0
     text = duration(abs(seconds))
     return "just now" if text == "0 s" else (f"in {text}" if ahead else f"{text} ago")
-
-
-def duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 86400:
-        hours, minutes = divmod(int(seconds // 60), 60)
-        return f"{hours} h {minutes} min" if minutes and hours < 10 else f"{hours} h"
-    days, hours = divmod(int(seconds // 3600), 24)
-    return f"{days} d {hours} h" if hours and days < 10 else f"{days} d"
 
 
 def count_text(n: int) -> str:

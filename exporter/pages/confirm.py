@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..actions.confirm import WorkerRead
+from ..conditions.wording import duration
 from ..resque.mutations import FailedEntry, QueuedJob, WorkerJob, WorkerStatus
-from .common import Moment, duration, moment
+from .common import Moment, moment
 from .failures import DEFAULT_MASKED_KEYS, mask
 
 ARGS_SHORT = 120  # characters of the arguments in a sentence

@@ -7,11 +7,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..conditions.wording import duration
 from ..conditions.workers import live_workers_per_queue
 from ..config.thresholds import Thresholds
 from ..resque.mutations import QueuedPage
 from ..resque.snapshot import Snapshot, workers_per_queue
-from .common import Moment, duration, moment, page_url
+from .common import Moment, moment, page_url
 from .failures import DEFAULT_MASKED_KEYS, mask
 
 

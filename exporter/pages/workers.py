@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..conditions.verdict import SHOWN_STATES, ShownState, WorkerVerdict, judge_worker
+from ..conditions.wording import duration
 from ..config.thresholds import Thresholds
 from ..resque.agent_facts import ProcessUsage
 from ..resque.mutations import WorkerStatus, WorkersView
 from ..resque.snapshot import expand_worker_queues
-from .common import Moment, duration, moment, page_url
+from .common import Moment, moment, page_url
 from .failures import DEFAULT_MASKED_KEYS, mask
 
 MAX_ROWS = 100  # rows per table; beyond, the page says how many more and how to narrow the filter

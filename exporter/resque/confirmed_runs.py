@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import redis
 
@@ -31,7 +31,7 @@ from .failures import (
     list_edit,
     refusal,
 )
-from .lists import DEFAULT_CHUNK, ListEdit, resque_time
+from .lists import DEFAULT_CHUNK, ChunkedScan, ListEdit, resque_time
 from .queued import QueuedJob, QueuedMixin, decode_queued
 
 KIND_FAILED = "failed"
@@ -40,6 +40,16 @@ SAMPLE_SIZE = 10
 """Entries a dry run shows of what it would touch."""
 
 T = TypeVar("T")
+
+
+class _Element(Protocol):
+    """A list element a run acts on: a failure entry or a queued job, named by its id (its exact bytes)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+E = TypeVar("E", bound=_Element)
 
 
 @dataclass(frozen=True)
@@ -115,11 +125,7 @@ class ConfirmedRunsMixin(FailedMixin, QueuedMixin):
         for name in lists:
             for part in self._remediation_scan(self.keys.failed_list(name), chunk=chunk):
                 found: list[str] = []
-                for index, raw in part:
-                    entry = decode_failed(name, index, raw, self._tz)
-                    if not flt.matches(entry, now):
-                        continue
-                    reason = refusal(entry, action, force)
+                for entry, reason in self._matching_failed(name, part, flt, now, action, force):
                     if reason is not None:
                         skipped.append((entry.id, reason))
                         continue
@@ -144,54 +150,26 @@ class ConfirmedRunsMixin(FailedMixin, QueuedMixin):
         """
         action = cast(FailedAction, confirmed.action)
         flt, force = failed_filter_of(confirmed.filter)
-        sets = self.confirmed_sets()
-        owner = sets.acquire(confirmed, lock_ms=lock_ms)
-        finished = False
-        try:
-            now = self._remediation_time()
-            confirmed = sets.start(confirmed, now)
+
+        def chunks(sets: ConfirmedSets, confirmed: ConfirmedSet, now: float) -> Iterator[RunStep]:
             stamp = resque_time(now, self._tz)
             try:
                 lists = self._failure_lists_for(flt.list_name)
             except UnknownFailureList:
                 lists = []  # the list went away: every confirmed entry is gone
-            new = 0
             for name in lists:
                 key = self.keys.failed_list(name)
                 scan = self._remediation_scan(key, chunk=chunk)
                 for part in scan:
                     entries = [decode_failed(name, index, raw, self._tz) for index, raw in part]
-                    matched = [entry for entry in entries if flt.matches(entry, now)]
-                    found = [entry.id for entry in matched]
-                    copies = dict(zip(found, sets.remaining(confirmed, found), strict=True))
-                    step, edits, ids = RunStep(), list[ListEdit](), list[str]()
-                    used: Counter[str] = Counter()
-                    for entry in matched:
-                        reason = refusal(entry, action, force)
-                        if copies[entry.id] - used[entry.id] <= 0:
-                            step.new += reason is None
-                            continue
-                        used[entry.id] += 1
-                        if reason is not None:
-                            step.skipped.append((entry.id, reason))
-                            continue
-                        edits.append(list_edit(entry, action, stamp))
-                        ids.append(entry.id)
-                    if ids:
-                        sets.begin(confirmed, ids)
-                    applied = self._remediation_apply(key, edits, remove=action != "retry") if edits else []
-                    step.changed = [i for i, ok in zip(ids, applied, strict=True) if ok]
-                    step.skipped += [(i, SKIP_GONE) for i, ok in zip(ids, applied, strict=True) if not ok]
-                    if action != "retry":
-                        scan.removed(sum(applied))
-                    sets.commit(confirmed, copies, step.changed, step.skipped, lock_ms=lock_ms)
-                    new += step.new
-                    yield step
-            swept = sets.finish(confirmed, new)
-            finished = True
-            yield RunStep(skipped=swept, swept=True)
-        finally:
-            _end_run(sets, confirmed, owner, finished)
+                    yield self._confirmed_chunk(
+                        sets, confirmed, key, scan, [entry for entry in entries if flt.matches(entry, now)],
+                        refused=lambda entry: refusal(entry, action, force),
+                        edit=lambda entry: list_edit(entry, action, stamp),
+                        remove=action != "retry", lock_ms=lock_ms,
+                    )  # fmt: skip
+
+        yield from self._confirmed_run(confirmed, chunks, lock_ms=lock_ms)
 
     # -- queued jobs ---------------------------------------------------------------------------------------
     def dry_run_queued(
@@ -218,34 +196,36 @@ class ConfirmedRunsMixin(FailedMixin, QueuedMixin):
         """Remove the jobs of ``confirmed`` still queued (from the tail, so workers popping the head do not make
         it skip any); jobs of the class queued since are counted as new and stay."""
         queue, job_class = str(confirmed.filter["queue"]), str(confirmed.filter["class"])
+
+        def chunks(sets: ConfirmedSets, confirmed: ConfirmedSet, _now: float) -> Iterator[RunStep]:
+            key = self.keys.queue(queue)
+            scan = self._remediation_scan(key, chunk=chunk, from_tail=True)
+            for part in scan:
+                jobs = [job for job in (decode_queued(i, raw) for i, raw in part) if job.job_class == job_class]
+                yield self._confirmed_chunk(
+                    sets, confirmed, key, scan, jobs, refused=lambda _job: None,
+                    edit=lambda job: ListEdit(job.raw, job.index), remove=True, lock_ms=lock_ms,
+                )  # fmt: skip
+
+        yield from self._confirmed_run(confirmed, chunks, lock_ms=lock_ms)
+
+    # -- what both runs share --------------------------------------------------------------------------------
+    def _confirmed_run(
+        self,
+        confirmed: ConfirmedSet,
+        chunks: Callable[[ConfirmedSets, ConfirmedSet, float], Iterator[RunStep]],
+        *,
+        lock_ms: int,
+    ) -> Iterator[RunStep]:
+        """Hold the set's lock while ``chunks`` acts, then name the confirmed ids never found (the last step)."""
         sets = self.confirmed_sets()
         owner = sets.acquire(confirmed, lock_ms=lock_ms)
         finished = False
         try:
-            confirmed = sets.start(confirmed, self._remediation_time())
-            key = self.keys.queue(queue)
+            now = self._remediation_time()
+            confirmed = sets.start(confirmed, now)
             new = 0
-            scan = self._remediation_scan(key, chunk=chunk, from_tail=True)
-            for part in scan:
-                jobs = [job for job in (decode_queued(i, raw) for i, raw in part) if job.job_class == job_class]
-                found = [job.id for job in jobs]
-                copies = dict(zip(found, sets.remaining(confirmed, found), strict=True))
-                step, edits, ids = RunStep(), list[ListEdit](), list[str]()
-                used: Counter[str] = Counter()
-                for job in jobs:
-                    if copies[job.id] - used[job.id] <= 0:
-                        step.new += 1
-                        continue
-                    used[job.id] += 1
-                    edits.append(ListEdit(job.raw, job.index))
-                    ids.append(job.id)
-                if ids:
-                    sets.begin(confirmed, ids)
-                applied = self._remediation_apply(key, edits, remove=True) if edits else []
-                scan.removed(sum(applied))
-                step.changed = [i for i, ok in zip(ids, applied, strict=True) if ok]
-                step.skipped = [(i, SKIP_GONE) for i, ok in zip(ids, applied, strict=True) if not ok]
-                sets.commit(confirmed, copies, step.changed, step.skipped, lock_ms=lock_ms)
+            for step in chunks(sets, confirmed, now):
                 new += step.new
                 yield step
             swept = sets.finish(confirmed, new)
@@ -253,6 +233,46 @@ class ConfirmedRunsMixin(FailedMixin, QueuedMixin):
             yield RunStep(skipped=swept, swept=True)
         finally:
             _end_run(sets, confirmed, owner, finished)
+
+    def _confirmed_chunk(
+        self,
+        sets: ConfirmedSets,
+        confirmed: ConfirmedSet,
+        key: str,
+        scan: ChunkedScan,
+        matched: Sequence[E],
+        *,
+        refused: Callable[[E], str | None],
+        edit: Callable[[E], ListEdit],
+        remove: bool,
+        lock_ms: int,
+    ) -> RunStep:
+        """Act on the matching elements of one chunk while their ids have copies left in the set (one copy each);
+        the others are new (left alone). Progress is written before the step is returned."""
+        found = [element.id for element in matched]
+        copies = dict(zip(found, sets.remaining(confirmed, found), strict=True))
+        step, edits, ids = RunStep(), list[ListEdit](), list[str]()
+        used: Counter[str] = Counter()
+        for element in matched:
+            reason = refused(element)
+            if copies[element.id] - used[element.id] <= 0:
+                step.new += reason is None
+                continue
+            used[element.id] += 1
+            if reason is not None:
+                step.skipped.append((element.id, reason))
+                continue
+            edits.append(edit(element))
+            ids.append(element.id)
+        if ids:
+            sets.begin(confirmed, ids)
+        applied = self._remediation_apply(key, edits, remove=remove) if edits else []
+        step.changed = [i for i, ok in zip(ids, applied, strict=True) if ok]
+        step.skipped += [(i, SKIP_GONE) for i, ok in zip(ids, applied, strict=True) if not ok]
+        if remove:
+            scan.removed(sum(applied))
+        sets.commit(confirmed, copies, step.changed, step.skipped, lock_ms=lock_ms)
+        return step
 
 
 def _end_run(sets: ConfirmedSets, confirmed: ConfirmedSet, owner: str, finished: bool) -> None:

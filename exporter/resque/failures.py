@@ -279,11 +279,7 @@ class FailedMixin(RedisBound):
                 result = BulkChunk()
                 edits: list[ListEdit] = []
                 ids: list[str] = []
-                for index, raw in part:
-                    entry = decode_failed(name, index, raw, self._tz)
-                    if not flt.matches(entry, now):
-                        continue
-                    reason = refusal(entry, action, force)
+                for entry, reason in self._matching_failed(name, part, flt, now, action, force):
                     if reason is not None:
                         result.skipped.append((entry.id, reason))
                         continue
@@ -304,6 +300,16 @@ class FailedMixin(RedisBound):
                 yield result
                 if budget is not None and budget <= 0:
                     return
+
+    def _matching_failed(
+        self, name: str, part: list[tuple[int, bytes]], flt: FailedFilter, now: float, action: FailedAction, force: bool
+    ) -> Iterator[tuple[FailedEntry, SkipReason | None]]:
+        """The entries of one chunk of list ``name`` that ``flt`` selects, each with why ``action`` would leave it
+        alone (None: it would act)."""
+        for index, raw in part:
+            entry = decode_failed(name, index, raw, self._tz)
+            if flt.matches(entry, now):
+                yield entry, refusal(entry, action, force)
 
 
 def refusal(entry: FailedEntry, action: FailedAction, force: bool) -> SkipReason | None:

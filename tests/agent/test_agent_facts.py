@@ -59,6 +59,18 @@ def failures(client: redis.Redis) -> list[dict[str, object]]:
     return [json.loads(raw) for raw in client.lrange("resque:failed", 0, -1)]
 
 
+def on_a_job(pool: WorkerPool, client: redis.Redis, queue: str, job_class: str, *args: object) -> RunningWorker:
+    """A forking worker of ``queue``, once it runs the job enqueued here (in its child)."""
+    worker = pool.start(queue)
+    enqueue(client, queue, job_class, *args)
+    busy(client, worker)
+    return worker
+
+
+def seen_with_its_child(store: DataStore, worker: RunningWorker) -> None:
+    wait_for("the agent to see the child", lambda: (f := facts_of(store, worker.worker_id)) and f.child)
+
+
 def kill_parent(worker: RunningWorker) -> None:
     os.kill(worker.pid, signal.SIGKILL)
     worker.proc.wait(timeout=10)  # reaped: no zombie keeps its pid
@@ -117,9 +129,7 @@ def test_kill_9_of_a_queues_only_worker_is_dead_everywhere_within_seconds(
 def test_a_job_holding_300_mb_shows_its_memory_by_queue_and_class(
     pool: WorkerPool, redis_url: str, redis_client: redis.Redis, store: DataStore
 ) -> None:
-    worker = pool.start("fat")
-    enqueue(redis_client, "fat", "Grow", 300, 600)
-    busy(redis_client, worker)
+    worker = on_a_job(pool, redis_client, "fat", "Grow", 300, 600)
     runtime = running(AgentSettings(scan_interval_seconds=0.5), redis_url)
     try:
         measured = wait_for(
@@ -142,13 +152,12 @@ def test_a_job_holding_300_mb_shows_its_memory_by_queue_and_class(
 def test_an_orphaned_job_blocks_unregister_until_it_ends_then_its_failure_says_it_may_have_completed(
     pool: WorkerPool, redis_url: str, redis_client: redis.Redis, store: DataStore, sidecar: Sidecar
 ) -> None:
-    worker = pool.start("mail")
-    enqueue(redis_client, "mail", "Sleep", 10)  # long enough to be seen orphaned, short enough to wait for
-    busy(redis_client, worker)
+    # Long enough to be seen orphaned, short enough to wait for.
+    worker = on_a_job(pool, redis_client, "mail", "Sleep", 10)
     child = worker.child_pid()
     runtime = running(AgentSettings(scan_interval_seconds=0.2), redis_url)
     try:
-        wait_for("the agent to see the child", lambda: (f := facts_of(store, worker.worker_id)) and f.child)
+        seen_with_its_child(store, worker)
         kill_parent(worker)  # the child goes on with the job, reparented
         orphan = wait_for(
             "the orphan",
@@ -193,9 +202,7 @@ def test_an_orphaned_job_blocks_unregister_until_it_ends_then_its_failure_says_i
 def test_an_orphan_is_recognised_by_its_title_when_the_agent_starts_after_its_worker_died(
     pool: WorkerPool, redis_url: str, redis_client: redis.Redis, store: DataStore
 ) -> None:
-    worker = pool.start("mail")
-    enqueue(redis_client, "mail", "Sleep", 600)
-    busy(redis_client, worker)
+    worker = on_a_job(pool, redis_client, "mail", "Sleep", 600)
     child = worker.child_pid()
     kill_parent(worker)
     runtime, _ = make_runtime(redis_url)
@@ -212,12 +219,10 @@ def test_an_orphan_is_recognised_by_its_title_when_the_agent_starts_after_its_wo
 def test_a_gone_worker_is_unregistered_without_force_and_its_job_recorded_as_resque_prunes(
     pool: WorkerPool, redis_url: str, redis_client: redis.Redis, store: DataStore, sidecar: Sidecar
 ) -> None:
-    worker = pool.start("slow")
-    enqueue(redis_client, "slow", "Sleep", 600)
-    busy(redis_client, worker)
+    worker = on_a_job(pool, redis_client, "slow", "Sleep", 600)
     runtime = running(AgentSettings(scan_interval_seconds=0.2), redis_url)
     try:
-        wait_for("the agent to see the child", lambda: (f := facts_of(store, worker.worker_id)) and f.child)
+        seen_with_its_child(store, worker)
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its job's child at once: no orphan
         worker.proc.wait(timeout=10)
         gone = wait_for("gone", lambda: (f := facts_of(store, worker.worker_id)) and f.gone and f)
@@ -244,9 +249,7 @@ def test_a_live_worker_is_still_refused_and_a_policy_kill_leaves_its_reason_wher
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
-    worker = pool.start("reports")
-    enqueue(redis_client, "reports", "Grow", 60, 600)
-    busy(redis_client, worker)
+    worker = on_a_job(pool, redis_client, "reports", "Grow", 60, 600)
     alive = sidecar.post(worker.worker_id, "unregister")
     assert alive.status_code == 409 and alive.json()["error"] == "refused"
 

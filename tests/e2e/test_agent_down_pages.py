@@ -27,15 +27,15 @@ import yaml
 from support.agent_harness import KEY, WorkerPool, busy, enqueue
 from support.alerting_stack import (
     DEPLOY,
-    RECORDING_RULES,
     Receiver,
-    binary,
+    fast_evaluation,
     prometheus_alerts,
     query,
     receiver,
-    render_alertmanager,
-    render_fast_rules,
     services,
+    stack_diagnostics,
+    start_alertmanager,
+    start_prometheus,
 )
 from support.exporter_process import ExporterProcess
 from support.pages_browser import sidecar_process, write_files
@@ -53,8 +53,7 @@ TIMEOUT = 45.0  # seconds for one notification; they normally take 5-10 s
 def render_shipped(tmp: Path, am_port: int, targets: dict[str, str]) -> Path:
     """The shipped prometheus.yml with 1 s intervals, the fast rules, and each job's targets on loopback."""
     config = yaml.safe_load(SHIPPED.read_text())
-    config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
-    config["rule_files"] = [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))]
+    config.update(fast_evaluation(tmp))
     config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{am_port}"]}]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == set(targets), "the shipped file's jobs are the exporter's, the sidecar's and the agents'"
@@ -99,7 +98,7 @@ def test_a_dead_agent_pages_at_warning_while_a_job_is_stuck(
     key.write_bytes(KEY)
 
     pool = WorkerPool(redis_server.url, redis_client)
-    agent_port, am_port, prom_port = free_port(), free_port(), free_port()
+    agent_port, am_port = free_port(), free_port()
     agent_argv = [AGENT, "--config.file", str(config), "--agent.key-file", str(key)]
     try:
         worker = pool.start("slow")
@@ -120,42 +119,16 @@ def test_a_dead_agent_pages_at_warning_while_a_job_is_stuck(
             receiver() as rx,
             services() as start,
         ):
-            alertmanager = start(
-                "alertmanager",
-                am_port,
-                [
-                    binary("prometheus-alertmanager", "alertmanager"),
-                    f"--config.file={render_alertmanager(tmp_path, rx)}",
-                    f"--storage.path={tmp_path / 'am'}",
-                    f"--web.listen-address=127.0.0.1:{am_port}",
-                    "--cluster.listen-address=",
-                ],
-                tmp_path,
-            )
+            alertmanager = start_alertmanager(start, tmp_path, rx, am_port)
             targets = {
                 "resque": f"127.0.0.1:{exporter.port}",
                 "resque-sidecar": sidecar_base.removeprefix("http://"),
                 "resque-agent": f"127.0.0.1:{agent_port}",
             }
-            prometheus = start(
-                "prometheus",
-                prom_port,
-                [
-                    binary("prometheus"),
-                    f"--config.file={render_shipped(tmp_path, am_port, targets)}",
-                    f"--storage.tsdb.path={tmp_path / 'prom'}",
-                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                ],
-                tmp_path,
-            )
+            prometheus = start_prometheus(start, tmp_path, render_shipped(tmp_path, am_port, targets))
 
             def diagnostics() -> str:
-                alerts = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).text
-                received = [(r.path, r.body.get("groupLabels")) for r in rx.requests]
-                return (
-                    f"received: {received}\nprometheus alerts: {alerts}\n--- prometheus\n{prometheus.log_tail()}"
-                    f"\n--- alertmanager\n{alertmanager.log_tail()}"
-                )
+                return stack_diagnostics(prometheus, alertmanager, rx)
 
             def all_up() -> bool:
                 return all(query(prometheus, f'up{{job="{job}"}}') == [1.0] for job in targets)

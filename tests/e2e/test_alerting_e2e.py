@@ -27,16 +27,17 @@ from support.alerting_stack import (
     ALERT_RULES,
     PAGER_TOKEN,
     am_alerts,
-    binary,
     dashboard_queries,
     glance_query,
     grafana_substitute,
     keep_processing,
     query,
     receiver,
-    render_alertmanager,
     render_prometheus,
     services,
+    stack_diagnostics,
+    start_alertmanager,
+    start_prometheus,
 )
 from support.exporter_process import ExporterProcess
 from support.redis_server import free_port
@@ -73,8 +74,6 @@ def test_alerts_flow_from_exporter_to_receivers(
     tmp_path: Path,
 ) -> None:
     started = time.monotonic()
-    prometheus_bin = binary("prometheus")
-    alertmanager_bin = binary("prometheus-alertmanager", "alertmanager")
 
     seed_resque(redis_client)
     dead_port = free_port()  # nothing listens here: the `dead` Resque's Redis is down
@@ -97,37 +96,13 @@ def test_alerts_flow_from_exporter_to_receivers(
     instance = f"127.0.0.1:{exporter.port}"
 
     with receiver() as rx, services() as start, keep_processing(redis_client):
-        am_port, prom_port = free_port(), free_port()
-        alertmanager = start(
-            "alertmanager",
-            am_port,
-            [
-                alertmanager_bin,
-                f"--config.file={render_alertmanager(tmp_path, rx)}",
-                f"--storage.path={tmp_path / 'am'}",
-                f"--web.listen-address=127.0.0.1:{am_port}",
-                "--cluster.listen-address=",  # no HA gossip: it would delay notifications by 10 s
-            ],
-            tmp_path,
-        )
-        prometheus = start(
-            "prometheus",
-            prom_port,
-            [
-                prometheus_bin,
-                f"--config.file={render_prometheus(tmp_path, exporter.port, am_port)}",
-                f"--storage.tsdb.path={tmp_path / 'prom'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-            ],
-            tmp_path,
-        )
+        am_port = free_port()
+        alertmanager = start_alertmanager(start, tmp_path, rx, am_port)
+        config = render_prometheus(tmp_path, {"resque": f"127.0.0.1:{exporter.port}"}, am_port=am_port)
+        prometheus = start_prometheus(start, tmp_path, config)
 
         def diagnostics() -> str:
-            alerts = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).text
-            return (
-                f"\nreceived: {[(r.path, r.body.get('groupLabels')) for r in rx.requests]}\nprometheus alerts: "
-                f"{alerts}\n--- prometheus\n{prometheus.log_tail()}\n--- alertmanager\n{alertmanager.log_tail()}"
-            )
+            return "\n" + stack_diagnostics(prometheus, alertmanager, rx)
 
         def firing_alerts(path: str, alertname: str) -> list[dict[str, Any]]:
             return [
@@ -230,21 +205,8 @@ def test_alerts_flow_from_exporter_to_receivers(
 # ------------------------------------------------------------------------------------------ inhibition
 def test_shipped_inhibit_rules_mute_the_right_alerts(tmp_path: Path) -> None:
     """Alerts posted straight to a real Alertmanager running the shipped inhibit rules."""
-    alertmanager_bin = binary("prometheus-alertmanager", "alertmanager")
     with receiver() as rx, services() as start:
-        port = free_port()
-        alertmanager = start(
-            "alertmanager",
-            port,
-            [
-                alertmanager_bin,
-                f"--config.file={render_alertmanager(tmp_path, rx)}",
-                f"--storage.path={tmp_path / 'am'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            tmp_path,
-        )
+        alertmanager = start_alertmanager(start, tmp_path, rx)
 
         def alert(name: str, severity: str, **labels: str) -> dict[str, Any]:
             return {"labels": {"alertname": name, "severity": severity, "job": "resque", **labels}}

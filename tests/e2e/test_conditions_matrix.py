@@ -29,9 +29,17 @@ from resque_exporter.actions import TokenStore
 from resque_exporter.config import load_config
 from resque_exporter.sidecar.build import build_sidecar_from_config
 
-from support.alerting_stack import ALERT_RULES, RECORDING_RULES, Service, binary, services
+from support.alerting_stack import (
+    ALERT_RULES,
+    Service,
+    render_prometheus,
+    services,
+    stack_diagnostics,
+    start_prometheus,
+)
 from support.condition_world import RESQUES, World, seed
 from support.exporter_process import ExporterProcess
+from support.pages_browser import login_client
 from support.redis_server import RedisServer, free_port
 from support.waiting import wait_for
 
@@ -53,43 +61,31 @@ class Case:
     server: str | None = None  # a Redis-level alert: matched by its `redis` label (the Resque's own Redis)
 
 
+def case(condition: str, resque: str, shows: str, hides: str, *, variant: str = "", **more: Any) -> Any:
+    """One row of the matrix; its test id is the condition's name (with ``-variant`` when it has several rows)."""
+    return pytest.param(
+        Case(condition, resque, shows, hides, **more), id=f"{condition}-{variant}" if variant else condition
+    )
+
+
 CASES = [
-    pytest.param(Case("ResqueRedisDown", "r-down", "r-down", "r-memory", server="down"), id="ResqueRedisDown"),
-    pytest.param(Case("ResqueCredentialsRefused", "r-creds", "r-creds", "r-down"), id="ResqueCredentialsRefused"),
-    pytest.param(Case("ResqueQueueNotDraining", "r-undrained", "parcels", "invoices"), id="ResqueQueueNotDraining"),
-    pytest.param(Case("ResqueQueueBacklogHigh", "r-backlog", "invoices", "parcels"), id="ResqueQueueBacklogHigh"),
-    pytest.param(Case("ResqueQueueWaitHigh", "r-wait", "reminders", "invoices"), id="ResqueQueueWaitHigh"),
-    pytest.param(Case("ResqueFailureRateHigh", "r-failing", "ChargeJob", "RefundJob"), id="ResqueFailureRateHigh"),
-    pytest.param(Case("ResqueFailedListLarge", "r-failed-list", "ExportJob", "PurgeJob"), id="ResqueFailedListLarge"),
-    pytest.param(
-        Case("ResqueJobRunningTooLong", "r-stuck", "stuck-host:101:exports", "stuck-host:102:exports"),
-        id="ResqueJobRunningTooLong",
-    ),
-    pytest.param(
-        Case("ResqueWorkerMemoryHigh", "r-fat", "fat-host:201:imports", "fat-host:202:imports"),
-        id="ResqueWorkerMemoryHigh",
-    ),
-    pytest.param(
-        Case("ResqueDeadWorkers", "r-dead", "dead-host:301:archive", "dead-host:302:archive"),
-        id="ResqueDeadWorkers-heartbeat",
-    ),
-    pytest.param(
-        Case("ResqueDeadWorkers", "r-gone", "gone-host:401:ledger", "gone-host:402:ledger"),
-        id="ResqueDeadWorkers-agent-saw-it-gone",
-    ),
-    pytest.param(Case("ResqueWorkersPaused", "r-paused", "r-paused", "r-dead"), id="ResqueWorkersPaused"),
-    pytest.param(
-        Case("ResqueAgentMissing", "r-agentless", "lonely-host", "stuck-host", frozenset({"ResqueJobRunningTooLong"})),
-        id="ResqueAgentMissing",
-    ),
-    pytest.param(Case("ResqueSchedulerDown", "r-scheduler", "r-scheduler", "r-overdue"), id="ResqueSchedulerDown"),
-    pytest.param(
-        Case("ResqueDelayedJobsOverdue", "r-overdue", "r-overdue", "r-scheduler"), id="ResqueDelayedJobsOverdue"
-    ),
-    pytest.param(
-        Case("ResqueRedisMemoryHigh", "r-memory", "r-memory", "r-down", server="memory"), id="ResqueRedisMemoryHigh"
-    ),
-    pytest.param(Case("ResqueMalformedRecords", "r-malformed", "r-malformed", "r-paused"), id="ResqueMalformedRecords"),
+    case("ResqueRedisDown", "r-down", "r-down", "r-memory", server="down"),
+    case("ResqueCredentialsRefused", "r-creds", "r-creds", "r-down"),
+    case("ResqueQueueNotDraining", "r-undrained", "parcels", "invoices"),
+    case("ResqueQueueBacklogHigh", "r-backlog", "invoices", "parcels"),
+    case("ResqueQueueWaitHigh", "r-wait", "reminders", "invoices"),
+    case("ResqueFailureRateHigh", "r-failing", "ChargeJob", "RefundJob"),
+    case("ResqueFailedListLarge", "r-failed-list", "ExportJob", "PurgeJob"),
+    case("ResqueJobRunningTooLong", "r-stuck", "stuck-host:101:exports", "stuck-host:102:exports"),
+    case("ResqueWorkerMemoryHigh", "r-fat", "fat-host:201:imports", "fat-host:202:imports"),
+    case("ResqueDeadWorkers", "r-dead", "dead-host:301:archive", "dead-host:302:archive", variant="heartbeat"),
+    case("ResqueDeadWorkers", "r-gone", "gone-host:401:ledger", "gone-host:402:ledger", variant="agent-saw-it-gone"),
+    case("ResqueWorkersPaused", "r-paused", "r-paused", "r-dead"),
+    case("ResqueAgentMissing", "r-agentless", "lonely-host", "stuck-host", also=frozenset({"ResqueJobRunningTooLong"})),
+    case("ResqueSchedulerDown", "r-scheduler", "r-scheduler", "r-overdue"),
+    case("ResqueDelayedJobsOverdue", "r-overdue", "r-overdue", "r-scheduler"),
+    case("ResqueRedisMemoryHigh", "r-memory", "r-memory", "r-down", server="memory"),
+    case("ResqueMalformedRecords", "r-malformed", "r-malformed", "r-paused"),
 ]
 
 
@@ -99,17 +95,6 @@ class Stack:
     prometheus: Service
     sidecar: httpx.Client
     redis_of: dict[str, str]  # "down" / "memory" -> the `redis` label of that Redis
-
-
-def fast_rules(target: Path) -> Path:
-    """The shipped alert rules with `for: 2s` and without keep_firing_for; expressions and texts untouched."""
-    rules = yaml.safe_load(ALERT_RULES.read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule["for"] = "2s"
-            rule.pop("keep_firing_for", None)
-    target.write_text(yaml.safe_dump(rules, sort_keys=False))
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -158,37 +143,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stop.callback(setattr, server, "should_exit", True)
         wait_for("the sidecar", lambda: server.started, timeout=15)
 
-        prometheus_config = tmp / "prometheus.yml"
-        prometheus_config.write_text(
-            yaml.safe_dump(
-                {
-                    "global": {"scrape_interval": "2s", "scrape_timeout": "2s", "evaluation_interval": "1s"},
-                    "rule_files": [str(RECORDING_RULES), str(fast_rules(tmp / "alerts-fast.yml"))],
-                    "scrape_configs": [
-                        {"job_name": "resque", "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]},
-                        {"job_name": "resque-sidecar", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]},
-                    ],
-                }
-            )
-        )
-        start = stop.enter_context(services())
-        prom_port = free_port()
-        prometheus = start(
-            "prometheus",
-            prom_port,
-            [
-                binary("prometheus"),
-                f"--config.file={prometheus_config}",
-                f"--storage.tsdb.path={tmp / 'prom'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-            ],
-            tmp,
-        )
+        jobs = {"resque": f"127.0.0.1:{exporter.port}", "resque-sidecar": f"127.0.0.1:{port}"}
+        prometheus_config = render_prometheus(tmp, jobs, scrape="2s", keep_firing_for=False)
+        prometheus = start_prometheus(stop.enter_context(services()), tmp, prometheus_config)
         pages = stop.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10))
-        form = pages.get("/login").text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-        assert csrf is not None
-        assert pages.post("/login", data={"csrf": csrf.group(1), "token": TOKEN}).status_code == 303
+        login_client(pages, TOKEN)
         yield Stack(prometheus, pages, {"down": f"127.0.0.1:{down_port}", "memory": f"127.0.0.1:{memory.port}"})
 
 
@@ -238,8 +197,7 @@ def test_condition_fires_shows_and_links_to_its_object(stack: Stack, case: Case)
     started = time.monotonic()
 
     def diagnostics() -> str:
-        alerts = httpx.get(f"{stack.prometheus.base}/api/v1/alerts", timeout=5).text
-        return f"prometheus alerts: {alerts}\n--- prometheus\n{stack.prometheus.log_tail()}"
+        return stack_diagnostics(stack.prometheus)
 
     # The rule fires in the real Prometheus, and nothing else about this Resque (or its Redis) does.
     wait_for(

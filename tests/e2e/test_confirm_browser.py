@@ -5,47 +5,23 @@ x4, the newest with args ["c2"] from queue critical, one retried; NoSuchJobClass
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import redis
 
 from support.failure_lists import entry as failure_entry
-from support.fixtures import load_dump, seed_dump
-from support.pages_browser import OPERATOR_TOKEN, chromium, login, sidecar_process, write_files
+from support.pages_browser import (
+    OPERATOR_TOKEN,
+    browser_fixture,  # noqa: F401 (a fixture)
+    login,
+    operator_fixture,  # noqa: F401 (a fixture)
+    seeded_fixture,  # noqa: F401 (a fixture)
+    sidecar_fixture,  # noqa: F401 (a fixture)
+)
 
 GROUP = "/failures?resque=main&list=failed&class=FailJob&exception=ArgumentError"
 CRIT = "rgb(179, 38, 30)"  # --crit in light mode: the danger colour
 PRIMARY = "rgb(10, 88, 184)"  # --primary in light mode
-
-
-@pytest.fixture(scope="module")
-def sidecar(tmp_path_factory: pytest.TempPathFactory, redis_server: Any) -> Iterator[str]:
-    config, tokens = write_files(tmp_path_factory.mktemp("confirm"), redis_server.url)
-    with sidecar_process(["--config.file", str(config), "--auth.tokens-file", str(tokens)]) as (base, _):
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def seeded(redis_client: redis.Redis) -> redis.Redis:
-    seed_dump(redis_client, load_dump("v3-default"))
-    return redis_client
-
-
-@pytest.fixture
-def operator(browser: Any, sidecar: str, seeded: redis.Redis) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
-    page = context.new_page()
-    login(page, sidecar, OPERATOR_TOKEN)
-    yield page
-    context.close()
 
 
 def style(page: Any, name: str, prop: str) -> str:

@@ -30,9 +30,9 @@ from resque_exporter.config.agent_settings import AgentSettings
 from resque_exporter.sidecar.build import build_sidecar_from_config
 
 from support.agent_harness import WorkerPool, enqueue, make_runtime
-from support.alerting_stack import RECORDING_RULES, Service, binary, render_fast_rules, services
+from support.alerting_stack import Service, render_prometheus, services, start_prometheus
 from support.exporter_process import ExporterProcess
-from support.redis_server import free_port
+from support.pages_browser import login_client
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -51,29 +51,10 @@ def pages(tmp_path: Path, redis_url: str) -> Iterator[TestClient]:
     )
     try:
         with TestClient(sidecar.app) as client:
-            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
-            assert csrf is not None
-            login = client.post("/login", data={"csrf": csrf.group(1), "token": TOKEN}, follow_redirects=False)
-            assert login.status_code == 303
+            login_client(client, TOKEN)
             yield client
     finally:
         sidecar.close()
-
-
-def prometheus_for(tmp: Path, exporter_port: int) -> list[str]:
-    config = tmp / "prometheus.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-                "rule_files": [str(RECORDING_RULES), str(render_fast_rules(tmp / "alerts-fast.yml"))],
-                "scrape_configs": [
-                    {"job_name": "resque", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}
-                ],
-            }
-        )
-    )
-    return [f"--config.file={config}", f"--storage.tsdb.path={tmp / 'prom'}"]
 
 
 def firing(prometheus: Service) -> set[tuple[str, str]]:
@@ -111,12 +92,9 @@ def test_kill_9_with_an_agent_is_dead_on_every_page_and_alerts_within_seconds(
         worker = pool.start("solo")
         runtime.start()
         exporter.wait_healthy()
-        prom_port = free_port()
         with services() as start:
-            argv = [binary("prometheus"), *prometheus_for(tmp_path, exporter.port)]
-            prometheus = start(
-                "prometheus", prom_port, [*argv, f"--web.listen-address=127.0.0.1:{prom_port}"], tmp_path
-            )
+            prometheus_config = render_prometheus(tmp_path, {"resque": f"127.0.0.1:{exporter.port}"})
+            prometheus = start_prometheus(start, tmp_path, prometheus_config)
             row = wait_for("the worker on the workers page", lambda: worker_row(pages, worker.worker_id))
             assert 'data-state="dead"' not in row
 

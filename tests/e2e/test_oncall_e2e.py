@@ -29,14 +29,15 @@ from resque_exporter.resque.writer import ResqueWriter
 
 from support.alerting_stack import (
     Receiver,
-    binary,
     keep_processing,
     prometheus_alerts,
     query,
     receiver,
-    render_alertmanager,
     render_multi_target,
     services,
+    stack_diagnostics,
+    start_alertmanager,
+    start_prometheus,
 )
 from support.exporter_process import ExporterProcess
 from support.redis_server import RedisServer, free_port
@@ -110,8 +111,6 @@ def test_on_call_scenarios(
     run_exporter: type[ExporterProcess],
     tmp_path: Path,
 ) -> None:
-    prometheus_bin = binary("prometheus")
-    alertmanager_bin = binary("prometheus-alertmanager", "alertmanager")
     locked = redis_server_factory("the-right-password")
     secret = tmp_path / "locked-password"
     secret.write_text("a-rotated-away-password\n")
@@ -139,38 +138,13 @@ def test_on_call_scenarios(
         beating(writer, [reports_worker]),
         beating(writer, billing_workers) as kill_billing,
     ):
-        am_port, prom_port = free_port(), free_port()
-        alertmanager = start(
-            "alertmanager",
-            am_port,
-            [
-                alertmanager_bin,
-                f"--config.file={render_alertmanager(tmp_path, rx)}",
-                f"--storage.path={tmp_path / 'am'}",
-                f"--web.listen-address=127.0.0.1:{am_port}",
-                "--cluster.listen-address=",
-            ],
-            tmp_path,
-        )
-        prometheus = start(
-            "prometheus",
-            prom_port,
-            [
-                prometheus_bin,
-                f"--config.file={render_multi_target(tmp_path, exporter.port, am_port, ['main', 'locked'])}",
-                f"--storage.tsdb.path={tmp_path / 'prom'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-            ],
-            tmp_path,
-        )
+        am_port = free_port()
+        alertmanager = start_alertmanager(start, tmp_path, rx, am_port)
+        prometheus_config = render_multi_target(tmp_path, exporter.port, am_port, ["main", "locked"])
+        prometheus = start_prometheus(start, tmp_path, prometheus_config)
 
         def diagnostics() -> str:
-            alerts = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).text
-            received = [(r.path, r.body.get("groupLabels")) for r in rx.requests]
-            return (
-                f"received: {received}\nprometheus alerts: {alerts}\n--- prometheus\n{prometheus.log_tail()}"
-                f"\n--- alertmanager\n{alertmanager.log_tail()}"
-            )
+            return stack_diagnostics(prometheus, alertmanager, rx)
 
         def notified(what: str, check: Callable[[], list[Any]]) -> list[Any]:
             """Wait for a notification at the receiver; a timeout shows what arrived and both logs."""

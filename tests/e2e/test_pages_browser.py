@@ -9,57 +9,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import redis
 from playwright.sync_api import expect
 
 from support.failure_lists import entry as failure_entry
-from support.fixtures import load_dump, seed_dump
 from support.pages_browser import (
     OPERATOR_TOKEN,
     VIEWER_TOKEN,
-    chromium,
+    browser_fixture,  # noqa: F401 (a fixture)
     login,
+    operator_fixture,  # noqa: F401 (a fixture)
+    seeded_fixture,  # noqa: F401 (a fixture)
+    sidecar_fixture,  # noqa: F401 (a fixture)
     sidecar_process,
-    write_files,
 )
 
 PAGES = ["/", "/failures", "/failures?resque=main&list=failed&class=FailJob&exception=ArgumentError",
          "/queues?resque=main&queue=mailers", "/workers?resque=main", "/scheduler?resque=main"]  # fmt: skip
 XSS = "<script>window.__pwned=1</script>\"double\" 'single' <img src=x onerror=window.__pwned=2>"
-
-
-@pytest.fixture(scope="module")
-def sidecar(tmp_path_factory: pytest.TempPathFactory, redis_server: Any) -> Iterator[str]:
-    config, tokens = write_files(tmp_path_factory.mktemp("pages"), redis_server.url)
-    with sidecar_process(["--config.file", str(config), "--auth.tokens-file", str(tokens)]) as (base, _):
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def seeded(redis_client: redis.Redis) -> redis.Redis:
-    seed_dump(redis_client, load_dump("v3-default"))
-    return redis_client
-
-
-@pytest.fixture
-def operator(browser: Any, sidecar: str, seeded: redis.Redis) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    login(page, sidecar, OPERATOR_TOKEN)
-    yield page
-    context.close()
 
 
 def test_login_shows_the_attention_page(operator: Any, sidecar: str) -> None:

@@ -171,13 +171,19 @@ def unregister(store: DataStore, worker_id: str, **kwargs: object):  # type: ign
     )
 
 
+def on_a_mail_job(writer: ResqueWriter) -> str:
+    """A worker of `mail` on web-1, running a MailJob; its id."""
+    writer.enqueue("mail", "MailJob", [1])
+    worker = writer.register_worker(1, ["mail"])
+    writer.start_job(worker)
+    return worker
+
+
 def test_a_gone_worker_is_unregistered_with_a_fresh_heartbeat_and_its_job_recorded(
     redis_client: redis.Redis, writer: ResqueWriter
 ) -> None:
     now = writer.server_time()
-    writer.enqueue("mail", "MailJob", [1])
-    worker = writer.register_worker(1, ["mail"])
-    writer.start_job(worker)
+    worker = on_a_mail_job(writer)
     store = DataStore(redis_client)
     assert unregister(store, worker).outcome == "alive"  # no facts: its heartbeat is young
 
@@ -194,9 +200,7 @@ def test_a_running_orphan_refuses_and_an_exited_one_is_written_into_the_failure(
     redis_client: redis.Redis, writer: ResqueWriter
 ) -> None:
     now = writer.server_time()
-    writer.enqueue("mail", "MailJob", [1])
-    worker = writer.register_worker(1, ["mail"])
-    writer.start_job(worker)
+    worker = on_a_mail_job(writer)
     store = DataStore(redis_client)
     publish(redis_client, host_facts("web-1", now, gone(worker, now, OrphanChild(77, now, True))))
 

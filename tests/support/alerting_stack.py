@@ -126,15 +126,28 @@ def services() -> Iterator[Callable[..., Service]]:
 
 
 # ------------------------------------------------------------------------------------------ configs
-def render_fast_rules(target: Path) -> Path:
-    """The shipped alert rules with every `for:` shortened; expressions and annotations untouched."""
+def render_fast_rules(target: Path, *, keep_firing_for: bool = True) -> Path:
+    """The shipped alert rules with every `for:` shortened (and, unless ``keep_firing_for``, without that
+    setting); expressions and annotations untouched."""
     rules = yaml.safe_load(ALERT_RULES.read_text())
     for group in rules["groups"]:
         for rule in group["rules"]:
             if "for" in rule:
                 rule["for"] = FAST_FOR
+            if not keep_firing_for:
+                rule.pop("keep_firing_for", None)
     target.write_text(yaml.safe_dump(rules, sort_keys=False))
     return target
+
+
+def fast_evaluation(tmp: Path, *, scrape: str = "1s", keep_firing_for: bool = True) -> dict[str, Any]:
+    """The `global` and `rule_files` of a test Prometheus: short intervals, the recording rules and the fast
+    alert rules (written under ``tmp``)."""
+    fast = render_fast_rules(tmp / "resque-alerts-fast.yml", keep_firing_for=keep_firing_for)
+    return {
+        "global": {"scrape_interval": scrape, "scrape_timeout": scrape, "evaluation_interval": "1s"},
+        "rule_files": [str(RECORDING_RULES), str(fast)],
+    }
 
 
 def render_alertmanager(tmp: Path, rx: Receiver) -> Path:
@@ -170,16 +183,62 @@ def render_alertmanager(tmp: Path, rx: Receiver) -> Path:
     return path
 
 
-def render_prometheus(tmp: Path, exporter_port: int, am_port: int) -> Path:
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-        "scrape_configs": [{"job_name": "resque", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}],
-    }
+def render_prometheus(
+    tmp: Path,
+    jobs: dict[str, str],
+    *,
+    am_port: int | None = None,
+    scrape: str = "1s",
+    keep_firing_for: bool = True,
+) -> Path:
+    """A Prometheus config with the fast rules, one static scrape job per name (-> its address), and alerts
+    sent to the Alertmanager on ``am_port`` when there is one."""
+    config = fast_evaluation(tmp, scrape=scrape, keep_firing_for=keep_firing_for)
+    if am_port is not None:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]}
+    config["scrape_configs"] = [
+        {"job_name": job, "static_configs": [{"targets": [address]}]} for job, address in jobs.items()
+    ]
     path = tmp / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def start_alertmanager(start: Callable[..., Service], tmp: Path, rx: Receiver, port: int | None = None) -> Service:
+    """Alertmanager with the shipped config as :func:`render_alertmanager` adapts it, on a loopback port; no HA
+    gossip (it would delay notifications by 10 s)."""
+    port = port or free_port()
+    argv = [
+        binary("prometheus-alertmanager", "alertmanager"),
+        f"--config.file={render_alertmanager(tmp, rx)}",
+        f"--storage.path={tmp / 'am'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    return start("alertmanager", port, argv, tmp)
+
+
+def start_prometheus(start: Callable[..., Service], tmp: Path, config: Path, port: int | None = None) -> Service:
+    """Prometheus with ``config`` on a loopback port, its data under ``tmp``."""
+    port = port or free_port()
+    argv = [
+        binary("prometheus"),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tmp / 'prom'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    return start("prometheus", port, argv, tmp)
+
+
+def stack_diagnostics(prometheus: Service, alertmanager: Service | None = None, rx: Receiver | None = None) -> str:
+    """What a wait that timed out shows: the notifications received, Prometheus's alerts, the logs' tails."""
+    alerts = httpx.get(f"{prometheus.base}/api/v1/alerts", timeout=5).text
+    text = f"prometheus alerts: {alerts}\n--- prometheus\n{prometheus.log_tail()}"
+    if alertmanager is not None:
+        text += f"\n--- alertmanager\n{alertmanager.log_tail()}"
+    if rx is not None:
+        text = f"received: {[(r.path, r.body.get('groupLabels')) for r in rx.requests]}\n{text}"
+    return text
 
 
 # ------------------------------------------------------------------------------------------ queries
@@ -252,8 +311,7 @@ def render_multi_target(tmp: Path, exporter_port: int, am_port: int, resques: li
     """The SHIPPED multi-target file (its /probe relabelling and its `collect[]=exporter` self job), with
     fast intervals, our Resque names and loopback addresses."""
     config = yaml.safe_load(MULTI_TARGET.read_text())
-    config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
-    config["rule_files"] = [str(RECORDING_RULES), str(render_fast_rules(tmp / "resque-alerts-fast.yml"))]
+    config.update(fast_evaluation(tmp))
     config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{am_port}"]}]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {"resque", "resque-exporter", "resque-sidecar", "resque-agent"}, "the shipped file changed"

@@ -2,6 +2,10 @@
 
 Playwright's own browser download does not work here, so the browser is Debian's; a missing binary
 fails the test (never a skip). Every process started here is stopped by the code that started it.
+
+The fixtures at the end (`sidecar` over the session's redis-server, `browser`, `seeded` with the v3-default
+dump, `operator`: a logged-in page) serve the browser tests that import them (as `*_fixture`, so that the
+parameters named after them shadow nothing).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
+from support.fixtures import load_dump, seed_dump
 from support.processes import Running, http_ok, running
 from support.redis_server import free_port
 from support.waiting import wait_for
@@ -91,3 +97,43 @@ def login(page: Any, base: str, token: str) -> None:
     page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def login_client(client: Any, token: str) -> None:
+    """Log an HTTP client (httpx or Starlette's TestClient) in to the pages with ``token``, as the form does."""
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert csrf is not None
+    response = client.post("/login", data={"csrf": csrf.group(1), "token": token}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module", name="sidecar")
+def sidecar_fixture(tmp_path_factory: pytest.TempPathFactory, redis_server: Any) -> Iterator[str]:
+    """A `resque-sidecar` over the session's redis-server, with the operator's and the viewer's tokens."""
+    config, tokens = write_files(tmp_path_factory.mktemp("pages"), redis_server.url)
+    with sidecar_process(["--config.file", str(config), "--auth.tokens-file", str(tokens)]) as (base, _):
+        yield base
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(name="seeded")
+def seeded_fixture(redis_client: redis.Redis) -> redis.Redis:
+    """What real Ruby Resque wrote (tests/fixtures/real-resque/v3-default)."""
+    seed_dump(redis_client, load_dump("v3-default"))
+    return redis_client
+
+
+@pytest.fixture(name="operator")
+def operator_fixture(browser: Any, sidecar: str, seeded: redis.Redis) -> Iterator[Any]:
+    """A page logged in as the operator, in light mode."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    page = context.new_page()
+    login(page, sidecar, OPERATOR_TOKEN)
+    yield page
+    context.close()

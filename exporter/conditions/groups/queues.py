@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ...resque.snapshot import workers_per_queue
+from collections.abc import Callable
+
+from ...resque.snapshot import Snapshot, workers_per_queue
 from ..links import page_link
 from ..model import Condition, Finding, Fix
 from ..promql import QUEUE, RESQUE, RuleInputs, per_queue_alert, threshold_text
@@ -45,41 +47,42 @@ def check_not_draining(reading: ResqueReading) -> list[Finding]:
 
 
 def check_backlog(reading: ResqueReading) -> list[Finding]:
-    snap = reading.snapshot
-    if isinstance(snap, Down):
-        return []
-    found = []
-    for queue, jobs in sorted(snap.queues.items()):
+    def detail(_snap: Snapshot, queue: str, jobs: int) -> str | None:
         limit = reading.thresholds.for_queue(queue).queue_jobs or 0.0
-        if jobs > limit:
-            head = snap.queue_heads.get(queue)
-            since = snap.redis_time - head.age_seconds if head is not None else None
-            link = page_link("/queues", resque=reading.name, queue=queue)
-            detail = f"more than {int(limit):,} jobs waiting"
-            found.append(
-                Finding("ResqueQueueBacklogHigh", reading.name, f"Queue {queue} backlog", jobs, since, detail, link,
-                        "Open queue")
-            )  # fmt: skip
-    return found
+        return f"more than {int(limit):,} jobs waiting" if jobs > limit else None
+
+    return _queue_findings(reading, "ResqueQueueBacklogHigh", "backlog", detail)
 
 
 def check_wait(reading: ResqueReading) -> list[Finding]:
+    def detail(snap: Snapshot, queue: str, jobs: int) -> str | None:
+        head = snap.queue_heads.get(queue)
+        limit = reading.thresholds.for_queue(queue).queue_wait_seconds or 0.0
+        if head is None or jobs <= 0 or head.age_seconds <= limit:
+            return None
+        estimated = " (estimated)" if head.estimated else ""
+        return f"the head job has waited {duration(head.age_seconds)}, longer than {duration(limit)}{estimated}"
+
+    return _queue_findings(reading, "ResqueQueueWaitHigh", "waiting", detail)
+
+
+def _queue_findings(
+    reading: ResqueReading, alert: str, what: str, detail_of: Callable[[Snapshot, str, int], str | None]
+) -> list[Finding]:
+    """One finding per queue ``detail_of`` has something to say about, since its head job was queued, with a
+    link to the queue."""
     snap = reading.snapshot
     if isinstance(snap, Down):
         return []
     found = []
     for queue, jobs in sorted(snap.queues.items()):
-        head = snap.queue_heads.get(queue)
-        limit = reading.thresholds.for_queue(queue).queue_wait_seconds or 0.0
-        if head is None or jobs <= 0 or head.age_seconds <= limit:
+        detail = detail_of(snap, queue, jobs)
+        if detail is None:
             continue
-        detail = f"the head job has waited {duration(head.age_seconds)}, longer than {duration(limit)}"
-        detail += " (estimated)" if head.estimated else ""
+        head = snap.queue_heads.get(queue)
+        since = snap.redis_time - head.age_seconds if head is not None else None
         link = page_link("/queues", resque=reading.name, queue=queue)
-        found.append(
-            Finding("ResqueQueueWaitHigh", reading.name, f"Queue {queue} waiting", jobs,
-                    snap.redis_time - head.age_seconds, detail, link, "Open queue")
-        )  # fmt: skip
+        found.append(Finding(alert, reading.name, f"Queue {queue} {what}", jobs, since, detail, link, "Open queue"))
     return found
 
 
