@@ -33,10 +33,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     HTTP_STATUS["forbidden"]: {"model": ErrorBody, "description": "read-only token"},
-    # `refused` shares `stale`'s status: both mean "not in the state you saw", reload and decide again.
+    # `refused` and `orphan_running` share `stale`'s status: "not in the state you saw", reload and decide again.
     HTTP_STATUS["stale"]: {
         "model": ErrorBody,
-        "description": "stale (changed since read) or refused in the current state",
+        "description": "stale (changed since read, or a dry run's token expired); refused in the current state "
+        "(e.g. a bulk run without its dry run's token: `details.dry_run_first`); or `orphan_running` (the dead "
+        "worker's job still runs in its own process: wait, or kill it on its host)",
     },
     415: {"model": ErrorBody, "description": "the body must be application/json"},
 }

@@ -340,3 +340,10 @@ def test_an_index_beyond_any_redis_list_is_422_not_a_redis_error(sidecar: Sideca
         response = sidecar.post(f"{API}/main/failed/{entry['id']}/{action}", {"index": 32325756766326845440})
         assert response.status_code == 422, response.text
     assert sidecar.main.lindex("resque:failed", entry["index"]) is not None  # nothing changed
+
+
+def test_openapi_409_names_every_refusal_an_action_may_answer(sidecar: Sidecar) -> None:
+    doc = sidecar.http.get("/openapi.json").json()
+    unregister = doc["paths"][f"{API}/{{resque}}/workers/{{worker_id}}/unregister"]["post"]
+    conflict = unregister["responses"]["409"]["description"]
+    assert all(word in conflict for word in ("stale", "refused", "dry_run_first", "orphan_running"))
